@@ -1,0 +1,144 @@
+"""Train / test entry points shared by ``tools/*.py`` and ``panoptic-zoo``.
+
+MMDetection's ``tools/train.py`` and ``tools/test.py`` semantics: a config
+path, ``--work-dir``, ``--cfg-options``, ``--resume``, ``--load-from``.
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from .checkpoint import allow_mmengine_checkpoints
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--work-dir',
+        help='where logs and checkpoints go (default: '
+        './work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. train_cfg.max_iters=100')
+    parser.add_argument(
+        '--data-root',
+        help='dataset root (COCO panoptic layout) replacing the config\'s')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher (use "pytorch" under torchrun)')
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> None:
+    add_common_args(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or with no value from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--load-from', help='initialise weights from this checkpoint')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+
+
+def add_test_args(parser: argparse.ArgumentParser) -> None:
+    add_common_args(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataloader and evaluator of ``cfg`` at ``data_root``.
+
+    Dataset paths are relative to ``data_root``; evaluator paths are joined
+    with it in the configs, so they are rebuilt from the dataset's.
+    """
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if not loader:
+            continue
+        dataset = loader['dataset']
+        while 'dataset' in dataset and 'data_root' not in dataset:
+            dataset = dataset['dataset']  # wrappers (RepeatDataset, ...)
+        dataset['data_root'] = data_root
+        evaluator = cfg.get(f'{split}_evaluator')
+        if split == 'train' or not evaluator:
+            continue
+        for metric in (evaluator if isinstance(evaluator, list) else
+                       [evaluator]):
+            if 'ann_file' in metric:
+                metric['ann_file'] = osp.join(data_root, dataset['ann_file'])
+            if 'seg_prefix' in metric:
+                metric['seg_prefix'] = osp.join(data_root,
+                                                dataset['data_prefix']['seg'])
+
+
+def load_config(config: str,
+                work_dir: Optional[str] = None,
+                cfg_options: Optional[dict] = None,
+                launcher: str = 'none',
+                data_root: Optional[str] = None) -> Config:
+    """Read a config, apply overrides and fill the runner's work dir."""
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file not found: {config}')
+    cfg = Config.fromfile(config)
+    if data_root is not None:
+        set_data_root(cfg, data_root)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    return cfg
+
+
+def train(args: argparse.Namespace) -> Runner:
+    """Train a model from parsed ``add_train_args`` arguments."""
+    allow_mmengine_checkpoints()
+    cfg = load_config(args.config, args.work_dir, args.cfg_options,
+                      args.launcher, args.data_root)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.load_from is not None:
+        cfg.load_from = args.load_from
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def test(args: argparse.Namespace) -> dict:
+    """Evaluate a checkpoint from parsed ``add_test_args`` arguments."""
+    allow_mmengine_checkpoints()
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args.config, args.work_dir, args.cfg_options,
+                      args.launcher, args.data_root)
+    cfg.load_from = args.checkpoint
+    runner = Runner.from_cfg(cfg)
+    return runner.test()
+
+
+def run_tool(kind: str, argv: Optional[Sequence[str]] = None):
+    """``tools/train.py`` / ``tools/test.py`` main: parse and run."""
+    parser = argparse.ArgumentParser(description=f'{kind} a panoptic model')
+    (add_train_args if kind == 'train' else add_test_args)(parser)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = '0'
+    return (train if kind == 'train' else test)(args)

@@ -1,0 +1,5 @@
+"""Model components. Importing this package registers them (and, through
+mmdet.models, every mmdet part the configs name)."""
+import mmdet.models  # noqa: F401  (fills the parent registry)
+
+from .segmentors import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+from .panoptic_segmentor import PanopticSegmentor
+
+__all__ = ['PanopticSegmentor']

@@ -1,0 +1,41 @@
+"""Load the repository's configs, shrunk for fast CPU tests."""
+from pathlib import Path
+
+from mmengine.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SYNTHETIC_CONFIG = 'panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py'
+
+
+def config_path(relative: str) -> str:
+    """Absolute path of ``configs/<relative>`` in this checkout."""
+    path = REPO_ROOT / 'configs' / relative
+    if not path.is_file():
+        raise FileNotFoundError(f'no config {relative} under {path.parent}')
+    return str(path)
+
+
+def tiny_synthetic_config(data_root: str,
+                          work_dir: str,
+                          max_iters: int = 20,
+                          relative: str = SYNTHETIC_CONFIG) -> Config:
+    """A zoo ``_synthetic`` config made fast: in-process data loading,
+    ``max_iters`` iterations, one checkpoint and one evaluation at the end.
+    """
+    from panoptic_zoo.engine.launch import load_config
+    cfg = load_config(config_path(relative), work_dir=work_dir,
+                      data_root=data_root)
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters
+    cfg.default_hooks.checkpoint.interval = max_iters
+    cfg.default_hooks.logger.interval = 1
+    for scheduler in cfg.param_scheduler:
+        scheduler.end = min(scheduler.end, max_iters)
+        if 'milestones' in scheduler:
+            scheduler.milestones = [max_iters]
+    cfg.log_level = 'WARNING'
+    return cfg

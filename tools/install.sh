@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install panoptic_zoo with all its dependencies into a fresh virtual
+# environment (default ./.venv). mmcv's compiled ops are built once (~27 min
+# on 2 cores) and cached by tools/build_mmcv.sh; later installs take seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PIN=requirements/pinned.txt
+
+python3 -m venv "$VENV"
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+python -m pip install -q -U pip
+python -m pip install -q -c "$PIN" torch torchvision numpy
+bash tools/build_mmcv.sh
+python -m pip install -q -c "$PIN" -e '.[tests]'
+python -m pip check
+echo "[install] done: activate with '. $VENV/bin/activate'"
