@@ -7,41 +7,44 @@ part build from one config. ``locations`` lists the packages whose import
 registers our parts; each of them also imports the matching mmdet package,
 because a child registry looks into its parent's table without triggering
 the parent's own lazy imports.
+
+Every mmdet registry node has a child here, so a runner built under our scope
+finds loops, optimizers, schedulers, ... without falling back with warnings.
 """
-from mmdet.registry import DATASETS as MMDET_DATASETS
-from mmdet.registry import HOOKS as MMDET_HOOKS
-from mmdet.registry import METRICS as MMDET_METRICS
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
-from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+from mmdet import registry as mmdet_registry
 from mmengine.registry import Registry
 
 SCOPE = 'panoptic_zoo'
 
-MODELS = Registry(
-    'model',
-    parent=MMDET_MODELS,
-    scope=SCOPE,
-    locations=['panoptic_zoo.models'])
-DATASETS = Registry(
-    'dataset',
-    parent=MMDET_DATASETS,
-    scope=SCOPE,
-    locations=['panoptic_zoo.datasets'])
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMDET_TRANSFORMS,
-    scope=SCOPE,
-    locations=['panoptic_zoo.datasets'])
-METRICS = Registry(
-    'metric',
-    parent=MMDET_METRICS,
-    scope=SCOPE,
-    locations=['panoptic_zoo.evaluation'])
-HOOKS = Registry(
-    'hook', parent=MMDET_HOOKS, scope=SCOPE, locations=['panoptic_zoo.engine'])
-VISUALIZERS = Registry(
-    'visualizer',
-    parent=MMDET_VISUALIZERS,
-    scope=SCOPE,
-    locations=['panoptic_zoo.visualization'])
+
+def _child(name: str, location: str = None) -> Registry:
+    parent = getattr(mmdet_registry, name)
+    return Registry(
+        parent.name,
+        parent=parent,
+        scope=SCOPE,
+        locations=[f'panoptic_zoo.{location}'] if location else [])
+
+
+# The six our parts register into.
+MODELS = _child('MODELS', 'models')
+DATASETS = _child('DATASETS', 'datasets')
+TRANSFORMS = _child('TRANSFORMS', 'datasets')
+METRICS = _child('METRICS', 'evaluation')
+HOOKS = _child('HOOKS', 'engine')
+VISUALIZERS = _child('VISUALIZERS', 'visualization')
+# The rest of mmdet's nodes, so the whole scope resolves.
+RUNNERS = _child('RUNNERS')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
+LOOPS = _child('LOOPS')
+DATA_SAMPLERS = _child('DATA_SAMPLERS')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')
+OPTIMIZERS = _child('OPTIMIZERS')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+EVALUATOR = _child('EVALUATOR')
+TASK_UTILS = _child('TASK_UTILS')
+VISBACKENDS = _child('VISBACKENDS')
+LOG_PROCESSORS = _child('LOG_PROCESSORS')

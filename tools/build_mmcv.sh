@@ -19,8 +19,9 @@ mkdir -p "$WHEEL_DIR"
 wheel=$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
   echo "[build_mmcv] no cached wheel for $KEY: building mmcv $MMCV_VERSION with ops (~27 min on 2 cores)"
-  # mmcv's setup.py imports pkg_resources: build with setuptools<70 (torch's
-  # own install may have pulled a newer one).
+  # mmcv's setup.py imports pkg_resources: build with setuptools<70, then
+  # put back the version torch asked for. ninja compiles MAX_JOBS in parallel.
+  old_setuptools=$($PY -c 'import setuptools; print(setuptools.__version__)')
   $PY -m pip install -q 'setuptools<70' wheel ninja
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
@@ -36,6 +37,7 @@ if [ -z "$wheel" ]; then
     $PY -m pip wheel -q --no-deps --no-build-isolation -w "$tmp/dist" .)
   built=$(ls "$tmp"/dist/mmcv-"$MMCV_VERSION"-*.whl)
   mv "$built" "$WHEEL_DIR/"
+  $PY -m pip install -q "setuptools==$old_setuptools"
   wheel="$WHEEL_DIR/$(basename "$built")"
 else
   echo "[build_mmcv] using cached $wheel"

@@ -50,7 +50,6 @@ model = dict(
 
 max_iters = 2000
 train_cfg = dict(
-    _delete_=True,
     type='IterBasedTrainLoop',
     max_iters=max_iters,
     val_interval=max_iters)

@@ -26,7 +26,7 @@ class _Record(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
-        self.losses.append(float(outputs['loss']))
+        self.losses.append(outputs['loss'].item())
 
     def after_val_epoch(self, runner, metrics=None):
         self.metrics = metrics
