@@ -42,5 +42,6 @@ if [ -z "$wheel" ]; then
 else
   echo "[build_mmcv] using cached $wheel"
 fi
-$PY -m pip install -q --no-deps "$wheel"
+# With its dependencies (opencv, addict, ...); pins come from PIP_CONSTRAINT.
+$PY -m pip install -q "$wheel"
 $PY -c 'import mmcv.ops; print("[build_mmcv] mmcv", mmcv.__version__, "with ops OK")'

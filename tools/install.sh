@@ -5,14 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-PIN=requirements/pinned.txt
+# Every pip call below (and mmcv's build) honours the pinned versions.
+export PIP_CONSTRAINT="$PWD/requirements/pinned.txt"
 
 python3 -m venv "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install -q -U pip
-python -m pip install -q -c "$PIN" torch torchvision numpy
+python -m pip install -q torch torchvision numpy
 bash tools/build_mmcv.sh
-python -m pip install -q -c "$PIN" -e '.[tests]'
+python -m pip install -q -e '.[tests]'
 python -m pip check
 echo "[install] done: activate with '. $VENV/bin/activate'"
