@@ -1,36 +1,50 @@
 """The ``panoptic-zoo`` command.
 
-Subcommands: ``make-data`` (write the built-in dataset), ``train``, ``test``.
-Each only parses arguments and calls the library.
+Each subcommand only parses arguments and calls the library; the table below
+names, for each, the module holding its ``add_*_args(parser)`` and
+``run(args)`` functions, imported only when that subcommand runs.
 """
 import argparse
+import importlib
 import sys
 from typing import List, Optional
 
+# name: (help, module, function adding arguments, function running it)
+SUBCOMMANDS = {
+    'make-data': ('write the built-in dataset (COCO panoptic layout)',
+                  'panoptic_zoo.datasets.synthetic_cli', 'add_make_data_args',
+                  'run_make_data'),
+    'train': ('train a model', 'panoptic_zoo.engine.launch',
+              'add_train_args', 'train'),
+    'test': ('evaluate a checkpoint', 'panoptic_zoo.engine.launch',
+             'add_test_args', 'test'),
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from panoptic_zoo.datasets.synthetic_cli import add_make_data_args
-    from panoptic_zoo.engine.launch import add_test_args, add_train_args
+
+def _function(module: str, name: str):
+    return getattr(importlib.import_module(module), name)
+
+
+def build_parser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The full parser; only the chosen subcommand's module is imported."""
     parser = argparse.ArgumentParser(
         prog='panoptic-zoo',
         description='Compose, train and evaluate panoptic segmentation '
         'models.')
     sub = parser.add_subparsers(dest='command', required=True)
-    add_make_data_args(
-        sub.add_parser('make-data', help='write the built-in dataset'))
-    add_train_args(sub.add_parser('train', help='train a model'))
-    add_test_args(sub.add_parser('test', help='evaluate a checkpoint'))
+    chosen = next((a for a in (argv or []) if a in SUBCOMMANDS), None)
+    for name, (help_text, module, add_args, _) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text)
+        if chosen in (None, name):
+            _function(module, add_args)(sub_parser)
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == 'make-data':
-        from panoptic_zoo.datasets.synthetic_cli import run_make_data
-        run_make_data(args)
-    else:
-        from panoptic_zoo.engine import launch
-        getattr(launch, args.command)(args)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
+    _, module, _, run = SUBCOMMANDS[args.command]
+    _function(module, run)(args)
     return 0
 
 

@@ -9,6 +9,7 @@ from panoptic_zoo.cli import build_parser, main
 def test_subcommands_parse():
     parser = build_parser()
     args = parser.parse_args(['train', 'c.py', '--resume', '--amp'])
+    assert args.load_from is None
     assert (args.command, args.resume, args.amp) == ('train', 'auto', True)
     args = parser.parse_args(['test', 'c.py', 'w.pth', '--data-root', 'd'])
     assert (args.checkpoint, args.data_root) == ('w.pth', 'd')
