@@ -18,6 +18,9 @@ SUBCOMMANDS = {
               'add_train_args', 'train'),
     'test': ('evaluate a checkpoint', 'panoptic_zoo.engine.launch',
              'add_test_args', 'test'),
+    'eval-pq': ('PQ of panoptic PNG+JSON files (panopticapi-exact)',
+                'panoptic_zoo.evaluation.pq_files', 'add_eval_pq_args',
+                'run_eval_pq'),
 }
 
 

@@ -1,0 +1,1 @@
+"""Pure tensor ops: no registry, no models."""
