@@ -18,6 +18,13 @@ SUBCOMMANDS = {
               'add_train_args', 'train'),
     'test': ('evaluate a checkpoint', 'panoptic_zoo.engine.launch',
              'add_test_args', 'test'),
+    'list': ('list registered components: ours, mmdet\'s, plugins\'',
+             'panoptic_zoo.components', 'add_list_args', 'run_list'),
+    'info': ('constructor arguments and defaults of a component',
+             'panoptic_zoo.components', 'add_info_args', 'run_info'),
+    'new-plugin': ('write a new plugin package (entry point, component, '
+                   'test, config)', 'panoptic_zoo.scaffold',
+                   'add_new_plugin_args', 'run_new_plugin'),
     'eval-pq': ('PQ of panoptic PNG+JSON files (panopticapi-exact)',
                 'panoptic_zoo.evaluation.pq_files', 'add_eval_pq_args',
                 'run_eval_pq'),

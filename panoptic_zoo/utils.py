@@ -21,6 +21,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import panoptic_zoo.evaluation  # noqa: F401
     import panoptic_zoo.models  # noqa: F401
     import panoptic_zoo.visualization  # noqa: F401
+    from .plugins import load_plugins
+    load_plugins()
 
     if init_default_scope and (
             DefaultScope.get_current_instance() is None

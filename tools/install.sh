@@ -15,5 +15,6 @@ python -m pip install -q -U pip
 python -m pip install -q torch torchvision numpy
 bash tools/build_mmcv.sh
 python -m pip install -q -e '.[tests]'
+python -m pip install -q --no-deps --no-build-isolation -e plugins/panoptic-zoo-example
 python -m pip check
 echo "[install] done: activate with '. $VENV/bin/activate'"

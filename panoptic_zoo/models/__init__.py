@@ -7,3 +7,8 @@ from .necks import *  # noqa: F401,F403
 from .roi_extractors import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403
 from .mask_heads import *  # noqa: F401,F403
+
+# Keep last: third-party plugin packages (panoptic_zoo.plugins) register once
+# all of ours are, so their names are checked against ours.
+from panoptic_zoo.plugins import load_plugins  # noqa: E402
+load_plugins()

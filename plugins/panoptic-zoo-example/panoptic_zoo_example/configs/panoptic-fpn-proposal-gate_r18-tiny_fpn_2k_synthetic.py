@@ -1,0 +1,20 @@
+# Panoptic FPN on panoptic_zoo's built-in dataset with this plugin's parts:
+# ProposalGateAttention on the BG branch and SemanticCheckFusionHead fusion.
+# The base config lives in panoptic_zoo's checkout; MMEngine evaluates
+# `_base_` as an expression, so it is located through the installed
+# panoptic_zoo wherever that is. No custom_imports: the plugin's entry point
+# registers the types.
+_base_ = __import__(
+    'panoptic_zoo.testing', fromlist=['config_path']).config_path(
+        'panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py')
+
+model = dict(
+    attention=[
+        dict(
+            type='ProposalGateAttention',
+            in_channels=64,  # the base's FPN width
+            strides=(4, 8, 16, 32, 64),
+            top_k=100)
+    ],
+    panoptic_fusion_head=dict(
+        type='SemanticCheckFusionHead', min_agreement=0.3, alpha=1.0))
