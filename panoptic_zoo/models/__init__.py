@@ -7,6 +7,8 @@ from .necks import *  # noqa: F401,F403
 from .roi_extractors import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403
 from .mask_heads import *  # noqa: F401,F403
+from .semantic_heads import *  # noqa: F401,F403
+from .fusion_heads import *  # noqa: F401,F403
 
 # Keep last: third-party plugin packages (panoptic_zoo.plugins) register once
 # all of ours are, so their names are checked against ours.

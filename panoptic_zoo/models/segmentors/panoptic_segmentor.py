@@ -11,6 +11,8 @@ from torch import Tensor, nn
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.structures import FGContext
 from .class_layout import check_class_layout
+from .logit_fusion import (check_logit_fusion, logit_fusion_loss,
+                           logit_fusion_predict, uses_logits)
 
 
 @MODELS.register_module()
@@ -27,6 +29,17 @@ class PanopticSegmentor(TwoStageDetector):
     and mmdet's ``HeuristicFusionHead``; its state_dict keys, losses and
     predictions equal mmdet's ``PanopticFPN`` for the same weights, so mmdet
     checkpoints load unchanged. UPSNet, PANet and AUNet are other configs.
+
+    Fusion heads that read logits (``uses_logits = True``, e.g.
+    ``UPSNetPanopticHead``) get another interface, in ``logit_fusion.py``:
+    at test, detections in input coordinates with ``mask_logits`` (N, m, m)
+    and the semantic logits split into stuff and per-thing-class blocks by
+    ``semantic_head.split_logits``; in training, if the fusion head has a
+    loss (``with_loss``), the semantic head runs once, its losses come from
+    ``semantic_head.loss_by_feat`` and the same logits go, with grad, to
+    ``panoptic_fusion_head.loss`` together with the mask head's logits on
+    the GT boxes the fusion head sampled. Heads that cannot give this fail
+    at build time.
 
     Args:
         backbone (dict): Backbone config.
@@ -81,6 +94,7 @@ class PanopticSegmentor(TwoStageDetector):
         self.num_things_classes, self.num_stuff_classes = check_class_layout(
             self)
         self.num_classes = self.num_things_classes + self.num_stuff_classes
+        check_logit_fusion(self)
 
     # ------------------------------------------------------------- branches
     def _rpn_loss(self, x: Tuple[Tensor], batch_data_samples: SampleList
@@ -117,13 +131,19 @@ class PanopticSegmentor(TwoStageDetector):
                 ``gt_sem_seg`` per image.
 
         Returns:
-            dict[str, Tensor]: ``loss_*`` entries of every branch.
+            dict[str, Tensor]: ``loss_*`` entries of every branch
+            (``loss_panoptic`` too when the fusion head is trainable).
         """
         x = self.extract_feat(batch_inputs)
         losses, proposals = self._rpn_loss(x, batch_data_samples)
         losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
         bg_feats = self._attend(FGContext(feats=x, proposals=proposals))
-        losses.update(self.semantic_head.loss(bg_feats, batch_data_samples))
+        if self.panoptic_fusion_head.with_loss:
+            losses.update(
+                logit_fusion_loss(self, x, bg_feats, batch_data_samples))
+        else:
+            losses.update(
+                self.semantic_head.loss(bg_feats, batch_data_samples))
         return losses
 
     # ------------------------------------------------------------- test
@@ -142,13 +162,17 @@ class PanopticSegmentor(TwoStageDetector):
         x = self.extract_feat(batch_inputs)
         proposals = self.rpn_head.predict(
             x, batch_data_samples, rescale=False)
-        instances = self.roi_head.predict(
-            x, proposals, batch_data_samples, rescale=rescale)
-        bg_feats = self._attend(
-            FGContext(feats=x, proposals=proposals, instances=instances))
-        seg_preds = self.semantic_head.predict(bg_feats, batch_img_metas,
-                                               rescale)
-        panoptic = self.panoptic_fusion_head.predict(instances, seg_preds)
+        if uses_logits(self):
+            panoptic = logit_fusion_predict(self, x, proposals,
+                                            batch_data_samples, rescale)
+        else:
+            instances = self.roi_head.predict(
+                x, proposals, batch_data_samples, rescale=rescale)
+            bg_feats = self._attend(
+                FGContext(feats=x, proposals=proposals, instances=instances))
+            seg_preds = self.semantic_head.predict(bg_feats, batch_img_metas,
+                                                   rescale)
+            panoptic = self.panoptic_fusion_head.predict(instances, seg_preds)
         for data_sample, pred in zip(batch_data_samples, panoptic):
             data_sample.pred_panoptic_seg = pred
         return batch_data_samples
