@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.structures import FGContext
 from .class_layout import check_class_layout
+from .fg_context import FGContextBuilder
 from .logit_fusion import (check_logit_fusion, logit_fusion_loss,
                            logit_fusion_predict, uses_logits)
 
@@ -40,6 +41,11 @@ class PanopticSegmentor(TwoStageDetector):
     ``panoptic_fusion_head.loss`` together with the mask head's logits on
     the GT boxes the fusion head sampled. Heads that cannot give this fail
     at build time.
+
+    Attention plugins declare what they read beyond the neck features and
+    proposals (``needs_rpn_feats``, ``needs_fg_masks``, e.g. AUNet's PAM and
+    MAM); ``fg_context.py`` fills those ``FGContext`` fields, and only
+    those, in training and test.
 
     Args:
         backbone (dict): Backbone config.
@@ -95,6 +101,9 @@ class PanopticSegmentor(TwoStageDetector):
             self)
         self.num_classes = self.num_things_classes + self.num_stuff_classes
         check_logit_fusion(self)
+        # Computes the FGContext fields the plugins ask for, and only those.
+        self.fg_context = FGContextBuilder(self.attention, self.rpn_head,
+                                           self.roi_head)
 
     # ------------------------------------------------------------- branches
     def _rpn_loss(self, x: Tuple[Tensor], batch_data_samples: SampleList
@@ -115,6 +124,7 @@ class PanopticSegmentor(TwoStageDetector):
 
     def _attend(self, fg: FGContext) -> Tuple[Tensor]:
         """Run the FG→BG attention plugins over the BG branch's features."""
+        fg = self.fg_context.complete(fg)
         bg_feats = fg.feats
         for plugin in self.attention:
             bg_feats = tuple(plugin(bg_feats, fg))
@@ -135,9 +145,13 @@ class PanopticSegmentor(TwoStageDetector):
             (``loss_panoptic`` too when the fusion head is trainable).
         """
         x = self.extract_feat(batch_inputs)
-        losses, proposals = self._rpn_loss(x, batch_data_samples)
-        losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
-        bg_feats = self._attend(FGContext(feats=x, proposals=proposals))
+        with self.fg_context.recording(self.rpn_head):
+            losses, proposals = self._rpn_loss(x, batch_data_samples)
+            losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
+            instances = self.fg_context.train_instances(
+                self.roi_head, x, batch_data_samples)
+            bg_feats = self._attend(
+                FGContext(feats=x, proposals=proposals, instances=instances))
         if self.panoptic_fusion_head.with_loss:
             losses.update(
                 logit_fusion_loss(self, x, bg_feats, batch_data_samples))
@@ -160,19 +174,25 @@ class PanopticSegmentor(TwoStageDetector):
         """
         batch_img_metas = [s.metainfo for s in batch_data_samples]
         x = self.extract_feat(batch_inputs)
-        proposals = self.rpn_head.predict(
-            x, batch_data_samples, rescale=False)
-        if uses_logits(self):
-            panoptic = logit_fusion_predict(self, x, proposals,
-                                            batch_data_samples, rescale)
-        else:
-            instances = self.roi_head.predict(
-                x, proposals, batch_data_samples, rescale=rescale)
-            bg_feats = self._attend(
-                FGContext(feats=x, proposals=proposals, instances=instances))
-            seg_preds = self.semantic_head.predict(bg_feats, batch_img_metas,
-                                                   rescale)
-            panoptic = self.panoptic_fusion_head.predict(instances, seg_preds)
+        with self.fg_context.recording(self.rpn_head):
+            proposals = self.rpn_head.predict(
+                x, batch_data_samples, rescale=False)
+            if uses_logits(self):
+                panoptic = logit_fusion_predict(self, x, proposals,
+                                                batch_data_samples, rescale)
+            else:
+                instances = self.roi_head.predict(
+                    x, proposals, batch_data_samples, rescale=rescale)
+                fg_instances = self.fg_context.test_instances(
+                    self.roi_head, x, instances, batch_img_metas, rescale)
+                bg_feats = self._attend(
+                    FGContext(
+                        feats=x, proposals=proposals, instances=fg_instances))
+                seg_preds = self.semantic_head.predict(bg_feats,
+                                                       batch_img_metas,
+                                                       rescale)
+                panoptic = self.panoptic_fusion_head.predict(
+                    instances, seg_preds)
         for data_sample, pred in zip(batch_data_samples, panoptic):
             data_sample.pred_panoptic_seg = pred
         return batch_data_samples
@@ -181,11 +201,15 @@ class PanopticSegmentor(TwoStageDetector):
                  batch_data_samples: Optional[SampleList] = None) -> tuple:
         """Raw head outputs, no post-processing (for FLOP counting)."""
         x = self.extract_feat(batch_inputs)
-        rpn_outs = self.rpn_head.forward(x)
-        batch_img_metas = [s.metainfo for s in batch_data_samples]
-        proposals = self.rpn_head.predict_by_feat(
-            *rpn_outs, batch_img_metas=batch_img_metas, rescale=False)
-        roi_outs = self.roi_head(x, proposals)
-        bg_feats = self._attend(FGContext(feats=x, proposals=proposals))
+        with self.fg_context.recording(self.rpn_head):
+            rpn_outs = self.rpn_head.forward(x)
+            batch_img_metas = [s.metainfo for s in batch_data_samples]
+            proposals = self.rpn_head.predict_by_feat(
+                *rpn_outs, batch_img_metas=batch_img_metas, rescale=False)
+            roi_outs = self.roi_head(x, proposals)
+            instances = self.fg_context.proposal_instances(
+                self.roi_head, x, proposals, batch_img_metas)
+            bg_feats = self._attend(
+                FGContext(feats=x, proposals=proposals, instances=instances))
         seg_outs = self.semantic_head.forward(bg_feats)
         return rpn_outs + roi_outs + (seg_outs['seg_preds'], )
