@@ -78,6 +78,9 @@ class BaseFGAttention(BaseModule, metaclass=ABCMeta):
         if not isinstance(hidden, int) or hidden < 1:
             raise ValueError(f'{name}: hidden_channels must be a positive '
                              f'int, got {hidden_channels!r}')
+        # Declared for the segmentor's build-time checks (interfaces.py).
+        self.fg_channels = fg_channels
+        self.bg_channels = bg_channels
         self.num_levels = num_levels
         self.attention_convs = nn.ModuleList(
             nn.Sequential(

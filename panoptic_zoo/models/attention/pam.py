@@ -58,6 +58,11 @@ class PAM(BaseFGAttention):
             norm_cfg=norm_cfg,
             init_cfg=init_cfg)
 
+    @property
+    def rpn_channels(self) -> int:
+        """int: C_r, channels of the RPN features PAM reads."""
+        return self.fg_channels
+
     def fg_maps(self, bg_feats: Sequence[Tensor],
                 fg: FGContext) -> Sequence[Tensor]:
         """P_l, (B, C_r, H_l, W_l), for each attended level.

@@ -59,6 +59,12 @@ class AdaptiveRoIExtractor(BaseRoIExtractor):
             featmap_strides=list(featmap_strides),
             init_cfg=init_cfg)
 
+    @property
+    def roi_feat_levels(self) -> int:
+        """int: L, the level axis of the output: heads read it when they
+        declare the same ``roi_feat_levels`` (segmentor's interfaces.py)."""
+        return self.num_inputs
+
     def forward(self,
                 feats: Tuple[Tensor],
                 rois: Tensor,

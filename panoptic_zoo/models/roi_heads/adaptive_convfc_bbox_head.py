@@ -79,6 +79,12 @@ class AdaptiveConvFCBBoxHead(ConvFCBBoxHead):
         """int: L, the number of pyramid levels fused."""
         return self.level_fusion.num_levels
 
+    @property
+    def roi_feat_levels(self) -> int:
+        """int: L, the level axis of the RoI features read (the segmentor
+        checks it against the extractor's)."""
+        return self.num_levels
+
     def forward(self, x: Tensor) -> tuple:
         """Per-level first layer, fusion, then the rest of the head.
 

@@ -58,6 +58,12 @@ class AdaptiveFCNMaskHead(FCNMaskHead):
         return None if self.level_fusion is None \
             else self.level_fusion.num_levels
 
+    @property
+    def roi_feat_levels(self) -> Optional[int]:
+        """int, optional: L, the level axis of the RoI features read (None:
+        (N, C, h, w)); the segmentor checks it against the extractor's."""
+        return self.num_levels
+
     def fuse_levels(self, x: Tensor) -> Tensor:
         """conv1, per level, then the fusion (identity without levels).
 

@@ -12,8 +12,9 @@ from panoptic_zoo.registry import MODELS
 from panoptic_zoo.structures import FGContext
 from .class_layout import check_class_layout
 from .fg_context import FGContextBuilder
-from .logit_fusion import (check_logit_fusion, logit_fusion_loss,
-                           logit_fusion_predict, uses_logits)
+from .interfaces import check_slot_interfaces, merged_thing_logits
+from .logit_fusion import (logit_fusion_loss, logit_fusion_predict,
+                           uses_logits)
 
 
 @MODELS.register_module()
@@ -46,6 +47,11 @@ class PanopticSegmentor(TwoStageDetector):
     proposals (``needs_rpn_feats``, ``needs_fg_masks``, e.g. AUNet's PAM and
     MAM); ``fg_context.py`` fills those ``FGContext`` fields, and only
     those, in training and test.
+
+    What each slot gives the others (levels, channels, strides, the RoI
+    feature layout, semantic channels) is declared by the parts and checked
+    when the model is built (``interfaces.py``): a mismatch fails with one
+    ValueError naming both config keys.
 
     Args:
         backbone (dict): Backbone config.
@@ -100,7 +106,7 @@ class PanopticSegmentor(TwoStageDetector):
         self.num_things_classes, self.num_stuff_classes = check_class_layout(
             self)
         self.num_classes = self.num_things_classes + self.num_stuff_classes
-        check_logit_fusion(self)
+        check_slot_interfaces(self)
         # Computes the FGContext fields the plugins ask for, and only those.
         self.fg_context = FGContextBuilder(self.attention, self.rpn_head,
                                            self.roi_head)
@@ -191,6 +197,8 @@ class PanopticSegmentor(TwoStageDetector):
                 seg_preds = self.semantic_head.predict(bg_feats,
                                                        batch_img_metas,
                                                        rescale)
+                # (S + T) per-class logits → the (S + 1) maps fusion reads.
+                seg_preds = merged_thing_logits(self.semantic_head, seg_preds)
                 panoptic = self.panoptic_fusion_head.predict(
                     instances, seg_preds)
         for data_sample, pred in zip(batch_data_samples, panoptic):

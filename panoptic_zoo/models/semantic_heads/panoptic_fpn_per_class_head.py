@@ -72,6 +72,7 @@ class PanopticFPNPerClassHead(PanopticFPNHead):
             loss_seg=copy.deepcopy(loss_seg),
             init_cfg=init_cfg)
         self.num_classes = num_stuff_classes + num_things_classes
+        self.in_channels = in_channels  # mmdet's head keeps no attribute
         self.conv_logits = nn.Conv2d(inner_channels, self.num_classes, 1)
 
     def _set_things_to_void(self, gt_semantic_seg: Tensor) -> Tensor:

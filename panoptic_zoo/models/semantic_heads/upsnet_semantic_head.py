@@ -171,6 +171,7 @@ class UPSNetSemanticHead(BaseSemanticHead):
             init_cfg=init_cfg)
         self.num_things_classes = num_things_classes
         self.num_stuff_classes = num_stuff_classes
+        self.in_channels = in_channels
         self.start_level = start_level
         self.end_level = end_level
         self.roi_size = roi_size

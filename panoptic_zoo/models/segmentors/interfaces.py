@@ -1,0 +1,287 @@
+"""What each slot of the segmentor gives the others, checked at build time.
+
+A part in one slot reads what parts in other slots give (DESIGN.md §2).
+Our parts declare it with attributes; mmdet's parts are read through the
+attributes they already have. Per slot:
+
+- ``neck`` gives L levels (``num_outs``) of C channels (``out_channels``).
+- ``rpn_head`` reads all L levels at ``in_channels`` and gives the level
+  strides (``prior_generator.strides``, the one place a config states the
+  neck levels' strides) and conv features of ``feat_channels`` channels.
+- RoI extractors read the first ``len(featmap_strides)`` levels (at the
+  RPN's strides) and give (N, C, h, w) RoI features, or (N, L, C, h, w)
+  when they declare ``roi_feat_levels = L`` (``AdaptiveRoIExtractor``).
+  Box and mask heads declare the level axis they read the same way
+  (``AdaptiveConvFCBBoxHead``, ``AdaptiveFCNMaskHead``, ``FCFusionMaskHead``
+  with ``num_levels``); mmdet's read none.
+- The mask head gives (N, K, m, m') logits, K = T, or 1 when
+  class-agnostic: that channel then serves every instance, for MAM and for
+  logit fusion alike (``logit_fusion.add_mask_logits``); its presence is
+  checked by ``FGContextBuilder`` and ``check_logit_fusion``.
+- ``semantic_head`` reads levels [``start_level``, ``end_level``) at its
+  input channels and gives S + 1 channels (things merged), or S + T when it
+  has ``split_logits``.
+- ``attention`` plugins read and give the first ``num_levels`` BG levels of
+  ``bg_channels``; these must be levels the semantic head reads, or the
+  plugin's weights get no gradient. PAM reads the RPN features
+  (``rpn_channels``); MAM pastes masks at ``strides``.
+- ``panoptic_fusion_head`` reads S + 1 semantic maps and binary masks, or,
+  with ``uses_logits``, per-class logits (:func:`check_logit_fusion`).
+
+Each check raises one ValueError naming both config keys and why.
+"""
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .logit_fusion import check_logit_fusion, uses_logits
+
+
+class NeckOutputs(NamedTuple):
+    """What the neck gives; None where a neck does not say."""
+    levels: Optional[int]
+    channels: Optional[int]
+    name: str  # e.g. 'model.neck (FPN, num_outs=5, out_channels=256)'
+
+
+def _name(key: str, part: nn.Module, **shown) -> str:
+    """``key (Type, a=1, ...)``: a part as messages name it (attributes
+    that are None are left out)."""
+    attrs = ''.join(f', {k}={v}' for k, v in shown.items() if v is not None)
+    return f'{key} ({type(part).__name__}{attrs})'
+
+
+def _input_channels(part: nn.Module) -> Optional[int]:
+    """Declared ``in_channels``, else the first conv's (mmdet's
+    ``PanopticFPNHead`` keeps no attribute)."""
+    if isinstance(getattr(part, 'in_channels', None), int):
+        return part.in_channels
+    conv = next((m for m in part.modules() if isinstance(m, nn.Conv2d)), None)
+    return None if conv is None else conv.in_channels
+
+
+def _strides(values: Sequence) -> Tuple[int, ...]:
+    """Strides as ints; mmdet's anchor generator keeps (w, h) pairs."""
+    return tuple(v[0] if isinstance(v, (tuple, list)) else v for v in values)
+
+
+def neck_outputs(model: nn.Module) -> NeckOutputs:
+    """Levels and channels of the neck (mmdet's FPN attributes)."""
+    neck = model.neck
+    levels, channels = (
+        getattr(neck, k, None) for k in ('num_outs', 'out_channels'))
+    return NeckOutputs(
+        levels, channels,
+        _name('model.neck', neck, num_outs=levels, out_channels=channels))
+
+
+def _reads_channels(reader: str, channels: Optional[int], given: Optional[int],
+                    giver: str) -> None:
+    """``reader`` reads ``channels`` where ``giver`` gives ``given``
+    (None: a part that does not say, nothing to check)."""
+    if channels is not None and given is not None and channels != given:
+        raise ValueError(
+            f'{reader} reads {channels}-channel features, but {giver} gives '
+            f'{given}: set them equal')
+
+
+def _reads_levels(reader: str, levels: int, neck: NeckOutputs) -> None:
+    """``reader`` reads the first ``levels`` neck levels."""
+    if neck.levels is not None and levels > neck.levels:
+        raise ValueError(f'{reader} reads {levels} levels, but {neck.name} '
+                         f'gives {neck.levels}')
+
+
+def _level_strides(model: nn.Module) -> Tuple[Optional[tuple], str]:
+    """Neck level strides as the RPN's anchor generator states them."""
+    generator = getattr(model.rpn_head, 'prior_generator', None)
+    strides = getattr(generator, 'strides', None)
+    strides = None if strides is None else _strides(strides)
+    return strides, (f'model.rpn_head.anchor_generator (strides={strides}, '
+                     'the neck levels\' strides)')
+
+
+def _at_level_strides(reader: str, strides: Sequence,
+                      model: nn.Module) -> None:
+    """``reader`` assumes ``strides`` for the first neck levels."""
+    given, giver = _level_strides(model)
+    strides = _strides(strides)
+    if given is not None and strides != given[:len(strides)]:
+        raise ValueError(f'{reader} assumes level strides {strides}, but '
+                         f'{giver} differ: use the same strides')
+
+
+def check_rpn_head(model: nn.Module, neck: NeckOutputs) -> None:
+    """The RPN reads every neck level, one anchor stride per level."""
+    rpn = model.rpn_head
+    channels = _input_channels(rpn)
+    _reads_channels(
+        _name('model.rpn_head', rpn, in_channels=channels), channels,
+        neck.channels, neck.name)
+    strides, giver = _level_strides(model)
+    if strides is not None and neck.levels is not None \
+            and len(strides) != neck.levels:
+        raise ValueError(f'{giver} has one stride per level it runs on, '
+                         f'but {neck.name} gives {neck.levels} levels')
+
+
+def check_roi_head(model: nn.Module, neck: NeckOutputs) -> None:
+    """Extractors read neck levels; heads read the extractors' layout."""
+    roi_head = model.roi_head
+    for branch in ('bbox', 'mask'):
+        if not getattr(roi_head, f'with_{branch}', False):
+            continue
+        key = f'model.roi_head.{branch}_roi_extractor'
+        extractor = getattr(roi_head, f'{branch}_roi_extractor')
+        head = getattr(roi_head, f'{branch}_head')
+        strides = getattr(extractor, 'featmap_strides', None)
+        given = getattr(extractor, 'out_channels', None)
+        _reads_channels(
+            _name(key, extractor, out_channels=given), given, neck.channels,
+            neck.name)
+        if strides is not None:
+            reader = _name(key, extractor, featmap_strides=list(strides))
+            _reads_levels(reader, len(strides), neck)
+            _at_level_strides(reader, strides, model)
+        _check_level_axis(extractor, key, head,
+                          f'model.roi_head.{branch}_head')
+        channels = getattr(head, 'in_channels', None)
+        _reads_channels(
+            _name(f'model.roi_head.{branch}_head', head, in_channels=channels),
+            channels, given, _name(key, extractor, out_channels=given))
+
+
+def _check_level_axis(extractor: nn.Module, extractor_key: str,
+                      head: nn.Module, head_key: str) -> None:
+    """``roi_feat_levels``: L of a (N, L, C, h, w) layout, None for
+    (N, C, h, w); what the extractor gives and the head reads must agree."""
+    given = getattr(extractor, 'roi_feat_levels', None)
+    read = getattr(head, 'roi_feat_levels', None)
+    if given == read:
+        return
+
+    def layout(levels):
+        return '(N, C, h, w)' if levels is None else \
+            f'(N, L={levels}, C, h, w) per-level'
+
+    if read is None:
+        fix = ('use a head that fuses levels (AdaptiveConvFCBBoxHead, '
+               'AdaptiveFCNMaskHead or FCFusionMaskHead with num_levels), '
+               'or SingleRoIExtractor')
+    elif given is None:
+        fix = 'use AdaptiveRoIExtractor with one stride per level'
+    else:
+        fix = "set num_levels to the extractor's number of featmap_strides"
+    raise ValueError(
+        f'{_name(head_key, head, num_levels=read)} reads {layout(read)} '
+        f'RoI features, but {_name(extractor_key, extractor)} gives '
+        f'{layout(given)}: {fix}')
+
+
+def check_semantic_head(model: nn.Module, neck: NeckOutputs) -> None:
+    """The semantic head reads levels [start_level, end_level)."""
+    head = model.semantic_head
+    start, end = (getattr(head, k, None) for k in ('start_level', 'end_level'))
+    shown = None if end is None else f'[{start}, {end})'
+    reader = _name('model.semantic_head', head, levels=shown)
+    if end is not None:
+        _reads_levels(reader, end, neck)
+    _reads_channels(reader, _input_channels(head), neck.channels, neck.name)
+
+
+def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
+    """Plugins transform neck levels the semantic head reads; PAM reads
+    the RPN's features, MAM pastes at the neck's strides."""
+    semantic = model.semantic_head
+    start, end = (
+        getattr(semantic, k, None) for k in ('start_level', 'end_level'))
+    for i, plugin in enumerate(model.attention):
+        key = f'model.attention[{i}]'
+        levels, bg = (
+            getattr(plugin, k, None) for k in ('num_levels', 'bg_channels'))
+        _reads_channels(
+            _name(key, plugin, bg_channels=bg), bg, neck.channels, neck.name)
+        if levels is None:  # a plugin that does not say: nothing to check
+            continue
+        _reads_levels(_name(key, plugin, num_levels=levels), levels, neck)
+        if end is not None and ((start or 0) > 0 or levels > end):
+            raise ValueError(
+                f'{_name(key, plugin, num_levels=levels)} transforms levels '
+                f'[0, {levels}), but '
+                f'{_name("model.semantic_head", semantic)} reads only '
+                f'[{start}, {end}): its weights on the other levels would '
+                'get no gradient; attend the levels the semantic head reads')
+        if getattr(plugin, 'needs_rpn_feats', False):
+            rpn, read = model.rpn_head, getattr(plugin, 'rpn_channels', None)
+            feat = getattr(rpn, 'feat_channels', None)
+            _reads_channels(
+                _name(key, plugin, rpn_channels=read), read, feat,
+                _name('model.rpn_head', rpn, feat_channels=feat))
+        if getattr(plugin, 'strides', None) is not None:
+            _at_level_strides(
+                _name(key, plugin, strides=plugin.strides), plugin.strides,
+                model)
+
+
+def check_fusion_head(model: nn.Module) -> None:
+    """Logit fusion needs per-class logits and mask logits; the others read
+    S + 1 maps, which a per-class head gives via
+    :func:`merged_thing_logits`, or a head with S + 1 classes."""
+    if uses_logits(model):
+        check_logit_fusion(model)
+        return
+    semantic, fusion = model.semantic_head, model.panoptic_fusion_head
+    channels = getattr(semantic, 'num_classes', None)
+    expected = model.num_stuff_classes + 1
+    if not callable(getattr(semantic, 'split_logits', None)) \
+            and channels is not None and channels != expected:
+        raise ValueError(
+            f'{_name("model.panoptic_fusion_head", fusion)} reads '
+            f'{expected} semantic channels (stuff, then all things), but '
+            f'{_name("model.semantic_head", semantic, num_classes=channels)}'
+            ' gives another layout and no split_logits')
+
+
+def check_slot_interfaces(model: nn.Module) -> None:
+    """Run every slot's check on a built segmentor (after its class layout
+    is known).
+
+    Raises:
+        ValueError: for the first mismatch, naming both parts.
+    """
+    neck = neck_outputs(model)
+    check_rpn_head(model, neck)
+    check_roi_head(model, neck)
+    check_semantic_head(model, neck)
+    check_attention(model, neck)
+    check_fusion_head(model)
+
+
+def merged_thing_logits(semantic_head: nn.Module,
+                        seg_preds: List[Tensor]) -> List[Tensor]:
+    """Semantic maps as fusion heads without ``uses_logits`` read them:
+    (S + 1, H, W), all thing classes in channel S.
+
+    A head with per-thing-class logits (``split_logits``, stuff first) is
+    merged by a max over its thing channels, which keeps each pixel's
+    argmax (a thing class becomes channel S); mmdet's heuristic fusion
+    would otherwise label thing pixels S + t + T, beyond void. Other
+    heads' maps are returned as they are.
+
+    Args:
+        semantic_head (nn.Module): The segmentor's semantic head.
+        seg_preds (list[Tensor]): Its ``predict`` output, (C, H, W) each.
+
+    Returns:
+        list[Tensor]: (S + 1, H, W) each for per-class heads, else
+        ``seg_preds``.
+    """
+    if not callable(getattr(semantic_head, 'split_logits', None)):
+        return seg_preds
+    merged = []
+    for seg in seg_preds:
+        stuff, things = semantic_head.split_logits(seg)
+        things = things.max(dim=-3, keepdim=True)[0]  # (1, H, W)
+        merged.append(torch.cat([stuff, things], dim=-3))  # (S + 1, H, W)
+    return merged
