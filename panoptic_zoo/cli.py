@@ -25,6 +25,9 @@ SUBCOMMANDS = {
     'new-plugin': ('write a new plugin package (entry point, component, '
                    'test, config)', 'panoptic_zoo.scaffold',
                    'add_new_plugin_args', 'run_new_plugin'),
+    'compose': ('write a config from a zoo model with other parts in its '
+                'slots (checked by building it)', 'panoptic_zoo.compose',
+                'add_compose_args', 'run_compose'),
     'eval-pq': ('PQ of panoptic PNG+JSON files (panopticapi-exact)',
                 'panoptic_zoo.evaluation.pq_files', 'add_eval_pq_args',
                 'run_eval_pq'),
