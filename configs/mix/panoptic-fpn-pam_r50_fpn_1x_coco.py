@@ -1,0 +1,15 @@
+# A new mix: Panoptic FPN (R50-FPN, 1x, COCO panoptic) with AUNet's proposal
+# attention module alone (PAM with background reweight, GN) on P2-P5, the
+# levels its semantic head reads. Everything else is Panoptic FPN's, so the
+# comparison isolates PAM.
+_base_ = '../panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py'
+
+model = dict(attention=[
+    dict(
+        type='PAM',
+        rpn_channels=256,
+        bg_channels=256,
+        num_levels=4,
+        reweight=True,
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True))
+])
