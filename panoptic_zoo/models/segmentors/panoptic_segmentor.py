@@ -65,6 +65,11 @@ class PanopticSegmentor(TwoStageDetector):
             Empty for Panoptic FPN.
         train_cfg (dict, optional): ``rpn``, ``rpn_proposal``, ``rcnn``.
         test_cfg (dict): ``rpn``, ``rcnn``, ``panoptic``.
+        channels_last (bool): Run the backbone and neck in the NHWC memory
+            format (tensor-core convolutions under AMP without cuDNN's
+            layout conversions); the heads get NCHW maps, as mmcv's
+            ``roi_align`` reads NCHW memory. Same outputs. Defaults to
+            False.
         data_preprocessor (dict, optional): Data preprocessor config.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -81,7 +86,8 @@ class PanopticSegmentor(TwoStageDetector):
                  train_cfg: OptConfigType = None,
                  test_cfg: ConfigType,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 channels_last: bool = False) -> None:
         if 'panoptic' not in test_cfg:
             raise KeyError('model.test_cfg.panoptic is required: it holds '
                            "the fusion head's test settings")
@@ -110,6 +116,20 @@ class PanopticSegmentor(TwoStageDetector):
         # Computes the FGContext fields the plugins ask for, and only those.
         self.fg_context = FGContextBuilder(self.attention, self.rpn_head,
                                            self.roi_head)
+        self.channels_last = channels_last
+        if channels_last:
+            # In-place initialisation and checkpoint loading keep strides.
+            self.backbone.to(memory_format=torch.channels_last)
+            self.neck.to(memory_format=torch.channels_last)
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """Neck features, (B, C, H_l, W_l) per level, NCHW-contiguous."""
+        if not self.channels_last:
+            return super().extract_feat(batch_inputs)
+        x = self.neck(
+            self.backbone(
+                batch_inputs.contiguous(memory_format=torch.channels_last)))
+        return tuple(level.contiguous() for level in x)
 
     # ------------------------------------------------------------- branches
     def _rpn_loss(self, x: Tuple[Tensor], batch_data_samples: SampleList

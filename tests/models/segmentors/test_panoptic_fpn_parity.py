@@ -89,3 +89,36 @@ def test_same_panoptic_prediction(models):
         assert torch.equal(pa, pb)
     # The maps are not trivially void: the comparison means something.
     assert any((p.pred_panoptic_seg.sem_seg < 133).any() for p in preds[1])
+
+
+def test_channels_last_gives_the_same_losses_and_gradients(models):
+    """``channels_last=True`` changes memory layout only: NHWC weights in
+    the backbone and neck, NCHW maps for the heads, equal losses/grads."""
+    _, ours = models
+    cfg = _model_cfg(
+        config_path('panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py'))
+    cfg.channels_last = True
+    fast = MODELS.build(cfg)
+    fast.load_state_dict(ours.state_dict(), strict=True)
+    conv = fast.backbone.conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.is_contiguous()  # really NHWC, not a 1x1 corner case
+    results = []
+    for model in (ours, fast):
+        model.train()
+        model.zero_grad()
+        data = model.data_preprocessor(copy.deepcopy(_batch(1)), True)
+        feats = model.extract_feat(data['inputs'])
+        assert all(f.is_contiguous() for f in feats)
+        torch.manual_seed(7)
+        np.random.seed(7)
+        losses = model(**data, mode='loss')
+        total = sum(v if not isinstance(v, list) else sum(v)
+                    for k, v in losses.items() if 'loss' in k)
+        total.backward()
+        results.append((losses, model.backbone.layer1[0].conv1.weight.grad))
+    (ref_losses, ref_grad), (fast_losses, fast_grad) = results
+    for key, value in ref_losses.items():
+        torch.testing.assert_close(
+            fast_losses[key], value, rtol=1e-4, atol=1e-5, msg=key)
+    torch.testing.assert_close(fast_grad, ref_grad, rtol=1e-3, atol=1e-5)
