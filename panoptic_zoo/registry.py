@@ -26,13 +26,15 @@ def _child(name: str, location: str = None) -> Registry:
         locations=[f'panoptic_zoo.{location}'] if location else [])
 
 
-# The six our parts register into.
+# The seven our parts register into.
 MODELS = _child('MODELS', 'models')
 DATASETS = _child('DATASETS', 'datasets')
 TRANSFORMS = _child('TRANSFORMS', 'datasets')
 METRICS = _child('METRICS', 'evaluation')
 HOOKS = _child('HOOKS', 'engine')
 VISUALIZERS = _child('VISUALIZERS', 'visualization')
+# Samplers (models/task_modules); mmdet's heads build them from here.
+TASK_UTILS = _child('TASK_UTILS', 'models')
 # The rest of mmdet's nodes, so the whole scope resolves.
 RUNNERS = _child('RUNNERS')
 RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
@@ -45,6 +47,5 @@ OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
 OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
 PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
 EVALUATOR = _child('EVALUATOR')
-TASK_UTILS = _child('TASK_UTILS')
 VISBACKENDS = _child('VISBACKENDS')
 LOG_PROCESSORS = _child('LOG_PROCESSORS')

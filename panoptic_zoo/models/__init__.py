@@ -10,6 +10,7 @@ from .mask_heads import *  # noqa: F401,F403
 from .semantic_heads import *  # noqa: F401,F403
 from .fusion_heads import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .task_modules import *  # noqa: F401,F403
 
 # Keep last: third-party plugin packages (panoptic_zoo.plugins) register once
 # all of ours are, so their names are checked against ours.

@@ -1,4 +1,8 @@
-"""Helpers for tests: config paths, shrunken configs, tiny datasets."""
+"""Helpers for tests: config paths, shrunken configs, tiny datasets, a
+host-sync counter."""
 from .configs import REPO_ROOT, config_path, tiny_synthetic_config
+from .sync_counter import HostSyncCounter
 
-__all__ = ['REPO_ROOT', 'config_path', 'tiny_synthetic_config']
+__all__ = [
+    'REPO_ROOT', 'config_path', 'tiny_synthetic_config', 'HostSyncCounter'
+]

@@ -1,0 +1,6 @@
+"""Task modules (assigners, samplers) built from ``TASK_UTILS``."""
+import mmdet.models.task_modules  # noqa: F401  (fills the parent registry)
+
+from .device_random_sampler import DeviceRandomSampler
+
+__all__ = ['DeviceRandomSampler']

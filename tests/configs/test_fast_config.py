@@ -1,0 +1,95 @@
+"""The fast Panoptic FPN config: its parts, and the base's panoptic output
+from the same weights."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
+
+from panoptic_zoo.models.fusion_heads import SyncFreeHeuristicFusionHead
+from panoptic_zoo.models.task_modules import DeviceRandomSampler
+from panoptic_zoo.registry import MODELS
+from panoptic_zoo.testing import config_path
+
+BASE = 'panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py'
+FAST = 'panoptic_fpn/panoptic-fpn_r50_fpn_fast-1x_coco.py'
+
+
+def _cfg(relative):
+    cfg = Config.fromfile(config_path(relative))
+    cfg.model.backbone.init_cfg = None  # no download in tests
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def models():
+    torch.manual_seed(0)
+    base = MODELS.build(_cfg(BASE).model)
+    fast = MODELS.build(_cfg(FAST).model)
+    fast.load_state_dict(base.state_dict(), strict=True)
+    return base, fast
+
+
+def test_fast_config_switches_on_the_fast_parts(models):
+    cfg, base_cfg = _cfg(FAST), _cfg(BASE)
+    _, fast = models
+    assert isinstance(fast.rpn_head.sampler, DeviceRandomSampler)
+    assert isinstance(fast.roi_head.bbox_sampler, DeviceRandomSampler)
+    # The samplers' settings are the base's, only the type changes.
+    for stage, num in (('rpn', 256), ('rcnn', 512)):
+        sampler = cfg.model.train_cfg[stage].sampler
+        assert sampler == dict(
+            base_cfg.model.train_cfg[stage].sampler,
+            type='DeviceRandomSampler')
+        assert sampler.num == num
+    fusion = fast.panoptic_fusion_head
+    assert isinstance(fusion, SyncFreeHeuristicFusionHead)
+    assert (fusion.num_things_classes, fusion.num_stuff_classes) == (80, 53)
+    assert fusion.test_cfg == base_cfg.model.test_cfg.panoptic
+    optim = cfg.optim_wrapper
+    assert optim.type == 'AmpOptimWrapper' and optim.dtype == 'bfloat16'
+    assert optim.loss_scale == dict(enabled=False)
+    assert optim.optimizer == base_cfg.optim_wrapper.optimizer
+    assert cfg.env_cfg.cudnn_benchmark is True
+    assert cfg.env_cfg.mp_cfg == base_cfg.env_cfg.mp_cfg  # rest kept
+
+
+@pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="mmengine's AmpOptimWrapper builds only where CUDA is")
+def test_fast_optim_wrapper_builds_bf16_without_scaler(models):
+    from mmengine.optim import build_optim_wrapper
+    wrapper = build_optim_wrapper(models[1], _cfg(FAST).optim_wrapper)
+    assert wrapper.cast_dtype == torch.bfloat16
+    assert not wrapper.loss_scaler.is_enabled()
+
+
+def test_fast_config_predicts_the_base_panoptic_maps(models):
+    preds = []
+    for model in models:
+        model.eval()
+        # Accept every detection so fusion sees instances at random init.
+        model.roi_head.test_cfg.score_thr = 0.0
+        np.random.seed(2)
+        batch = demo_mm_inputs(
+            batch_size=2,
+            image_shapes=[(3, 128, 160), (3, 96, 128)],
+            num_items=[3, 5],
+            num_classes=80,
+            with_mask=True,
+            with_semantic=True)
+        data = model.data_preprocessor(copy.deepcopy(batch), False)
+        with torch.no_grad():
+            preds.append(model(**data, mode='predict'))
+    for base, fast in zip(*preds):
+        expected = base.pred_panoptic_seg.sem_seg
+        got = fast.pred_panoptic_seg.sem_seg
+        assert got.shape == (1, ) + tuple(base.ori_shape)
+        assert got.dtype == expected.dtype
+        assert torch.equal(got, expected)
+    # Not trivially equal: instances were laid in at least one image.
+    assert any((p.pred_panoptic_seg.sem_seg >= INSTANCE_OFFSET).any()
+               for p in preds[1])
