@@ -50,8 +50,9 @@ def test_fast_config_switches_on_the_fast_parts(models):
     assert (fusion.num_things_classes, fusion.num_stuff_classes) == (80, 53)
     assert fusion.test_cfg == base_cfg.model.test_cfg.panoptic
     optim = cfg.optim_wrapper
-    assert optim.type == 'AmpOptimWrapper' and optim.dtype == 'bfloat16'
-    assert optim.loss_scale == dict(enabled=False)
+    assert optim.type == 'AmpOptimWrapper' and optim.dtype == 'float16'
+    assert optim.loss_scale == 'dynamic'
+    assert cfg.model.channels_last is True
     assert optim.optimizer == base_cfg.optim_wrapper.optimizer
     assert cfg.env_cfg.cudnn_benchmark is True
     assert cfg.env_cfg.mp_cfg == base_cfg.env_cfg.mp_cfg  # rest kept
@@ -60,11 +61,26 @@ def test_fast_config_switches_on_the_fast_parts(models):
 @pytest.mark.skipif(
     not torch.cuda.is_available(),
     reason="mmengine's AmpOptimWrapper builds only where CUDA is")
-def test_fast_optim_wrapper_builds_bf16_without_scaler(models):
+def test_fast_config_trains_a_step_on_cuda(models):
+    """The whole fast recipe on the GPU: fp16 autocast through mmcv's
+    RoIAlign, channels-last convs, GPU samplers; the loss is finite and
+    the weights move."""
     from mmengine.optim import build_optim_wrapper
-    wrapper = build_optim_wrapper(models[1], _cfg(FAST).optim_wrapper)
-    assert wrapper.cast_dtype == torch.bfloat16
-    assert not wrapper.loss_scaler.is_enabled()
+    model = copy.deepcopy(models[1]).cuda().train()
+    wrapper = build_optim_wrapper(model, _cfg(FAST).optim_wrapper)
+    assert wrapper.cast_dtype == torch.float16
+    np.random.seed(3)
+    batch = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160)] * 2,
+        num_items=[3, 5],
+        num_classes=80,
+        with_mask=True,
+        with_semantic=True)
+    before = model.backbone.conv1.weight.detach().clone()
+    log = model.train_step(batch, wrapper)
+    assert all(torch.isfinite(v).all() for v in log.values())
+    assert not torch.equal(before, model.backbone.conv1.weight)
 
 
 def test_fast_config_predicts_the_base_panoptic_maps(models):
