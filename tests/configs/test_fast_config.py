@@ -78,8 +78,13 @@ def test_fast_config_trains_a_step_on_cuda(models):
         with_mask=True,
         with_semantic=True)
     before = model.backbone.conv1.weight.detach().clone()
-    log = model.train_step(batch, wrapper)
-    assert all(torch.isfinite(v).all() for v in log.values())
+    # Dynamic loss scaling starts at 2^16 and skips the steps whose fp16
+    # gradients overflow, halving the scale each time: a few may pass.
+    for _ in range(20):
+        log = model.train_step(batch, wrapper)
+        assert all(torch.isfinite(v).all() for v in log.values())
+        if not torch.equal(before, model.backbone.conv1.weight):
+            break
     assert not torch.equal(before, model.backbone.conv1.weight)
 
 
