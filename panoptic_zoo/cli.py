@@ -31,6 +31,10 @@ SUBCOMMANDS = {
     'eval-pq': ('PQ of panoptic PNG+JSON files (panopticapi-exact)',
                 'panoptic_zoo.evaluation.pq_files', 'add_eval_pq_args',
                 'run_eval_pq'),
+    'benchmark': ('measure the zoo against mmdet\'s Panoptic FPN: speed, '
+                  'memory, FLOPs, MFU, PQ (one run, one device)',
+                  'panoptic_zoo.benchmark.cli', 'add_benchmark_args',
+                  'run_benchmark'),
 }
 
 
