@@ -11,9 +11,10 @@ matmuls, attention), at batch 1, twice:
 - ``_forward``: over ``model._forward(inputs, data_samples)`` (backbone,
   neck, RPN, the RoI heads on the test-time proposals, the mask head on the
   first 100, semantic head; mmdet's convention). For models without
-  mask attention both agree; ``PanopticSegmentor._forward`` of models with
-  MAM runs the box head a second time (``FGContext.proposal_instances``),
-  so its count is higher than the work of a prediction.
+  mask attention both agree; with MAM, ``_forward`` also runs the mask
+  head on the detections MAM pastes (``FGContext.proposal_instances``,
+  from the same box outputs), and the convention's mask head on 100
+  proposals makes it higher than the work of a prediction.
 
 mmcv's deformable convolutions run outside aten, so the counter sees none
 of their work; they are added by forward hooks as the dense convolution of

@@ -19,7 +19,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch.nn.functional as F
 from mmdet.structures import SampleList
-from mmdet.structures.bbox import get_box_tensor, scale_boxes
+from mmdet.structures.bbox import bbox2roi, get_box_tensor, scale_boxes
 from mmdet.utils import InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -161,17 +161,37 @@ class FGContextBuilder:
 
     def proposal_instances(self, roi_head: nn.Module, x: Tuple[Tensor],
                            proposals: InstanceList,
+                           bbox_outs: Tuple[Tensor, Tensor],
                            batch_img_metas: List[dict]) -> OptInstanceList:
         """Detections (input coordinates) with ``mask_logits`` from the
-        proposals, if a plugin reads FG masks (else None): the test-time
-        work, for the tensor-only ``_forward`` (FLOP counting).
+        box head's raw outputs on the proposals, if a plugin reads FG masks
+        (else None): the test-time work, for the tensor-only ``_forward``
+        (FLOP counting), without running the box head a second time.
+
+        Args:
+            bbox_outs (tuple[Tensor, Tensor]): ``cls_score`` (R, T + 1) and
+                ``bbox_pred`` (R, 4·T or 4) of ``roi_head.forward`` on all
+                R proposals of the batch, image after image.
 
         Returns:
             list[InstanceData], optional: As :meth:`test_instances`.
         """
         if not self.needs_fg_masks:
             return None
-        results = roi_head.predict_bbox(
-            x, batch_img_metas, proposals, roi_head.test_cfg, rescale=False)
+        counts = [len(p) for p in proposals]
+        if sum(counts) == 0:  # mmdet's empty-result path
+            results = roi_head.predict_bbox(
+                x, batch_img_metas, proposals, roi_head.test_cfg,
+                rescale=False)
+        else:
+            cls_scores, bbox_preds = bbox_outs
+            rois = bbox2roi([get_box_tensor(p.bboxes) for p in proposals])
+            results = roi_head.bbox_head.predict_by_feat(
+                rois=rois.split(counts),
+                cls_scores=cls_scores.split(counts),
+                bbox_preds=bbox_preds.split(counts),
+                batch_img_metas=batch_img_metas,
+                rcnn_test_cfg=roi_head.test_cfg,
+                rescale=False)
         return self.test_instances(
             roi_head, x, results, batch_img_metas, rescale=False)

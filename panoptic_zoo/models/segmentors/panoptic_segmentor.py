@@ -235,8 +235,9 @@ class PanopticSegmentor(TwoStageDetector):
             proposals = self.rpn_head.predict_by_feat(
                 *rpn_outs, batch_img_metas=batch_img_metas, rescale=False)
             roi_outs = self.roi_head(x, proposals)
+            # (cls_score, bbox_pred[, mask_preds]): reuse the box outputs.
             instances = self.fg_context.proposal_instances(
-                self.roi_head, x, proposals, batch_img_metas)
+                self.roi_head, x, proposals, roi_outs[:2], batch_img_metas)
             bg_feats = self._attend(
                 FGContext(feats=x, proposals=proposals, instances=instances))
         seg_outs = self.semantic_head.forward(bg_feats)

@@ -96,3 +96,45 @@ def test_build_errors_name_the_plugin_and_head():
         FGContextBuilder([_Plugin(masks=True)], _rpn_head(), no_mask)
     with pytest.raises(ValueError, match='has no rpn_conv'):
         FGContextBuilder([_Plugin(rpn=True)], nn.Identity(), no_mask)
+
+
+def test_forward_runs_the_box_head_once_and_matches_prediction():
+    """``_forward`` (FLOP counting) derives MAM's detections from the box
+    outputs it already has: one box-head call, and the same detections as
+    the test-time path (``predict_bbox``)."""
+    import numpy as np
+    from mmdet.testing import demo_mm_inputs
+    from mmengine.config import Config
+
+    from panoptic_zoo.testing import config_path
+    cfg = Config.fromfile(
+        config_path('aunet/aunet_r18-tiny_fpn_2k_synthetic.py')).model
+    cfg.test_cfg.rcnn.score_thr = 0.0  # random weights: keep detections
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    np.random.seed(0)
+    data = model.data_preprocessor(
+        demo_mm_inputs(batch_size=2, image_shapes=[(3, 96, 128)] * 2,
+                       num_items=[2, 3], num_classes=4, with_mask=True,
+                       with_semantic=True), False)
+    calls = []
+    handle = model.roi_head.bbox_head.register_forward_hook(
+        lambda *_: calls.append(1))
+    with torch.no_grad():
+        model._forward(data['inputs'], data['data_samples'])
+        assert len(calls) == 1
+        x = model.extract_feat(data['inputs'])
+        metas = [s.metainfo for s in data['data_samples']]
+        proposals = model.rpn_head.predict(
+            x, data['data_samples'], rescale=False)
+        outs = model.roi_head(x, proposals)
+        got = model.fg_context.proposal_instances(
+            model.roi_head, x, proposals, outs[:2], metas)
+        ref = model.roi_head.predict_bbox(
+            x, metas, proposals, model.roi_head.test_cfg, rescale=False)
+    handle.remove()
+    assert sum(len(r) for r in ref) > 0
+    for a, b in zip(got, ref):
+        assert torch.equal(a.labels, b.labels)
+        torch.testing.assert_close(a.bboxes, b.bboxes, rtol=0, atol=0)
+        assert a.mask_logits.shape[0] == len(b)
