@@ -5,9 +5,10 @@ reference measured in the same run with the same input.
 
 Rows (``VARIANTS``): mmdet fp32 and AMP; ours fp32 (the same model, the
 parity test proves it); then AMP, cuDNN autotuning, channels-last
-backbone and neck, the samplers' permutations drawn on the GPU, and the
-sync-free heuristic fusion. ``python tools/speed_ablation.py`` prints a
-markdown table and writes JSON.
+backbone and neck, the samplers' permutations drawn on the GPU, the
+sync-free heuristic fusion and the sync-free max-IoU assigner (the last
+row is ``panoptic-fpn_r50_fpn_fast-1x_coco.py``).
+``python tools/speed_ablation.py`` prints a markdown table and writes JSON.
 """
 import json
 import os.path as osp
@@ -38,24 +39,24 @@ _SAMPLERS = {
     'model.train_cfg.rpn.sampler.type': 'DeviceRandomSampler',
     'model.train_cfg.rcnn.sampler.type': 'DeviceRandomSampler',
 }
+_ASSIGNERS = {
+    'model.train_cfg.rpn.assigner.type': 'SyncFreeMaxIoUAssigner',
+    'model.train_cfg.rcnn.assigner.type': 'SyncFreeMaxIoUAssigner',
+}
+_NHWC = {'model.channels_last': True}
+_FUSION = {'model.panoptic_fusion_head.type': 'SyncFreeHeuristicFusionHead'}
 VARIANTS = (
     Variant('mmdet fp32', True, 'fp32', False, {}),
     Variant('mmdet amp', True, 'amp', False, {}),
     Variant('ours fp32', False, 'fp32', False, {}),
     Variant('+ amp', False, 'amp', False, {}),
     Variant('+ cudnn.benchmark', False, 'amp', True, {}),
-    Variant('+ channels_last', False, 'amp', True,
-            {'model.channels_last': True}),
-    Variant('+ GPU samplers', False, 'amp', True,
-            dict(_SAMPLERS, **{'model.channels_last': True})),
-    Variant(
-        '+ sync-free fusion', False, 'amp', True,
-        dict(
-            _SAMPLERS, **{
-                'model.channels_last': True,
-                'model.panoptic_fusion_head.type':
-                'SyncFreeHeuristicFusionHead'
-            })),
+    Variant('+ channels_last', False, 'amp', True, _NHWC),
+    Variant('+ GPU samplers', False, 'amp', True, {**_NHWC, **_SAMPLERS}),
+    Variant('+ sync-free fusion', False, 'amp', True,
+            {**_NHWC, **_SAMPLERS, **_FUSION}),
+    Variant('+ sync-free assigner', False, 'amp', True,
+            {**_NHWC, **_SAMPLERS, **_FUSION, **_ASSIGNERS}),
 )
 
 

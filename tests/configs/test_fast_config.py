@@ -10,7 +10,8 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 from panoptic_zoo.models.fusion_heads import SyncFreeHeuristicFusionHead
-from panoptic_zoo.models.task_modules import DeviceRandomSampler
+from panoptic_zoo.models.task_modules import (DeviceRandomSampler,
+                                             SyncFreeMaxIoUAssigner)
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing import config_path
 
@@ -38,6 +39,8 @@ def test_fast_config_switches_on_the_fast_parts(models):
     _, fast = models
     assert isinstance(fast.rpn_head.sampler, DeviceRandomSampler)
     assert isinstance(fast.roi_head.bbox_sampler, DeviceRandomSampler)
+    assert isinstance(fast.rpn_head.assigner, SyncFreeMaxIoUAssigner)
+    assert isinstance(fast.roi_head.bbox_assigner, SyncFreeMaxIoUAssigner)
     # The samplers' settings are the base's, only the type changes.
     for stage, num in (('rpn', 256), ('rcnn', 512)):
         sampler = cfg.model.train_cfg[stage].sampler
@@ -45,6 +48,10 @@ def test_fast_config_switches_on_the_fast_parts(models):
             base_cfg.model.train_cfg[stage].sampler,
             type='DeviceRandomSampler')
         assert sampler.num == num
+        assigner = cfg.model.train_cfg[stage].assigner
+        assert assigner == dict(
+            base_cfg.model.train_cfg[stage].assigner,
+            type='SyncFreeMaxIoUAssigner')
     fusion = fast.panoptic_fusion_head
     assert isinstance(fusion, SyncFreeHeuristicFusionHead)
     assert (fusion.num_things_classes, fusion.num_stuff_classes) == (80, 53)

@@ -2,5 +2,6 @@
 import mmdet.models.task_modules  # noqa: F401  (fills the parent registry)
 
 from .device_random_sampler import DeviceRandomSampler
+from .sync_free_max_iou_assigner import SyncFreeMaxIoUAssigner
 
-__all__ = ['DeviceRandomSampler']
+__all__ = ['DeviceRandomSampler', 'SyncFreeMaxIoUAssigner']
