@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 import torch
 from mmengine.logging import MMLogger
+from torch import nn
 
 from . import accuracy as acc
 from .build import build_model
@@ -22,6 +23,7 @@ from .report import add_ratios, markdown, write_json
 from .speed import (amp_choice, amp_dtype, dtype_name, measure_inference,
                     measure_train, precision_label)
 from .zoo import ZooEntry
+from ..testing.sync_counter import HostSyncCounter
 
 
 class Progress:
@@ -99,8 +101,31 @@ def measure_speed(entry: ZooEntry, plan: Plan,
             f'train {precision}', f'{train["s_per_iter"]:.3f} s/iter, peak '
             f'{train["peak_memory_bytes"] / 1024**2:.0f} MiB, loss '
             f'{train["loss"]:.3f}')
+    out['host_syncs'] = count_host_syncs(model, train_data, single)
+    progress(
+        'host syncs', f'{out["host_syncs"]["train_step"]} per training '
+        f'step, {out["host_syncs"]["predict"]} per prediction (batch 1)')
     del model, train_data, single, batched
     return out
+
+
+def count_host_syncs(model: nn.Module, train_data: dict,
+                     single: dict) -> dict:
+    """Calls that make a GPU wait for the host (``.item()``, ``nonzero``,
+    boolean indexing, ...) in one fp32 training forward + backward and in
+    one prediction: the host-bound share of a step, counted the same way
+    on any device (``HostSyncCounter``)."""
+    model.train()
+    with HostSyncCounter() as counter:
+        loss, _ = model.parse_losses(model(**train_data, mode='loss'))
+        loss.backward()
+    train = sum(counter.syncs.values())
+    model.zero_grad(set_to_none=True)
+    model.eval()
+    with torch.no_grad(), HostSyncCounter() as counter:
+        model(**single, mode='predict')
+    model.train()
+    return dict(train_step=train, predict=sum(counter.syncs.values()))
 
 
 def measure_accuracy(entry: ZooEntry, plan: Plan, data_root: Optional[str],
@@ -212,6 +237,7 @@ def _run(plan: Plan) -> dict:
             params=None,
             flops_per_image=None,
             forward_flops_per_image=None,
+            host_syncs=None,
             speed=None,
             accuracy=None,
             accuracy_note='',

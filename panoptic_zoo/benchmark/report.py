@@ -139,7 +139,8 @@ def speed_table(rows: List[dict], precision: str) -> str:
 def size_accuracy_table(rows: List[dict]) -> str:
     """One row per model: parameters, FLOPs and PQ."""
     header = ('model', 'params', '×ref', 'GFLOPs/img (predict)', '×ref',
-              'GFLOPs/img (_forward)', 'PQ', 'PQ_th', 'PQ_st', 'PQ from')
+              'GFLOPs/img (_forward)', 'host syncs (train step / predict)',
+              'PQ', 'PQ_th', 'PQ_st', 'PQ from')
     lines = []
     for row in rows:
         r = row.get('ratios', {})
@@ -151,12 +152,18 @@ def size_accuracy_table(rows: List[dict]) -> str:
             _num(row.get('flops_per_image'), '.1f', 1e-9),
             _num(r.get('flops'), '.2f'),
             _num(row.get('forward_flops_per_image'), '.1f', 1e-9),
+            _syncs(row.get('host_syncs')),
             _num(acc.get('PQ'), '.1f'),
             _num(acc.get('PQ_th'), '.1f'),
             _num(acc.get('PQ_st'), '.1f'),
             _accuracy_source(row),
         ])
     return _table(header, lines)
+
+
+def _syncs(counts: Optional[dict]) -> str:
+    return '–' if not counts else \
+        f'{counts["train_step"]} / {counts["predict"]}'
 
 
 def _accuracy_source(row: dict) -> str:

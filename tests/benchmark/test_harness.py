@@ -95,6 +95,19 @@ def test_default_zoo_numbers_finite_positive(zoo_run):
         assert "device 'cpu'" in speed['mfu']['note']
         assert row['accuracy'] is None
         assert row['accuracy_note'] == 'skipped (--skip-accuracy)'
+        _positive(row['host_syncs']['train_step'], f'{name} train syncs')
+        _positive(row['host_syncs']['predict'], f'{name} predict syncs')
+
+
+def test_host_syncs_same_for_the_same_architecture(zoo_run):
+    """Our Panoptic FPN is mmdet's model in our segmentor: it must not
+    make a single extra host sync; the table shows the counts."""
+    result, table, _ = zoo_run
+    rows = {row['name']: row for row in result['models']}
+    ours, ref = rows['panoptic-fpn'], rows[result['reference']]
+    assert ours['host_syncs'] == ref['host_syncs']
+    counts = ref['host_syncs']
+    assert f"{counts['train_step']} / {counts['predict']}" in table
 
 
 def test_default_zoo_ratios_are_row_over_reference(zoo_run):
