@@ -1,6 +1,6 @@
 """Panoptic FPN's semantic head with one channel per thing class."""
 import copy
-from typing import Dict, Tuple
+from typing import Dict
 
 import torch
 import torch.nn.functional as F
@@ -10,11 +10,11 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from panoptic_zoo.registry import MODELS
-from .stuff_first import IGNORE_INDEX, split_stuff_first, to_stuff_first
+from .stuff_first import IGNORE_INDEX, StuffFirstLogitsMixin, to_stuff_first
 
 
 @MODELS.register_module()
-class PanopticFPNPerClassHead(PanopticFPNHead):
+class PanopticFPNPerClassHead(StuffFirstLogitsMixin, PanopticFPNHead):
     """mmdet's ``PanopticFPNHead`` (Kirillov et al., CVPR 2019) predicting
     ``S + T`` classes, stuff first, instead of ``S + 1`` with every thing
     class merged into one channel.
@@ -79,17 +79,6 @@ class PanopticFPNPerClassHead(PanopticFPNHead):
         """mmdet's GT-mapping hook; here things keep their own channel."""
         return to_stuff_first(gt_semantic_seg, self.num_things_classes,
                               self.num_stuff_classes)
-
-    def split_logits(self, seg_preds: Tensor) -> Tuple[Tensor, Tensor]:
-        """Stuff (..., S, H, W) and per-thing-class (..., T, H, W) views of
-        ``seg_preds`` (..., S + T, H, W)."""
-        return split_stuff_first(seg_preds, self.num_stuff_classes,
-                                 self.num_things_classes)
-
-    def loss(self, x: Tuple[Tensor, ...],
-             batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """``loss_seg`` for neck features ``x``."""
-        return self.loss_by_feat(self(x), batch_data_samples)
 
     def loss_by_feat(self, outs: Dict[str, Tensor],
                      batch_data_samples: SampleList) -> Dict[str, Tensor]:

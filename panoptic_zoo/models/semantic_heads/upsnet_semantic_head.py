@@ -13,7 +13,7 @@ from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from panoptic_zoo.registry import MODELS
-from .stuff_first import IGNORE_INDEX, split_stuff_first, to_stuff_first
+from .stuff_first import IGNORE_INDEX, StuffFirstLogitsMixin, to_stuff_first
 
 #: conv_cfg types: plain conv, DCN v1 (official), modulated DCN (v2).
 CONV_TYPES = ('Conv2d', 'DCN', 'DCNv2')
@@ -78,7 +78,7 @@ class SubNetLayer(nn.Module):
 
 
 @MODELS.register_module()
-class UPSNetSemanticHead(BaseSemanticHead):
+class UPSNetSemanticHead(StuffFirstLogitsMixin, BaseSemanticHead):
     """Deformable semantic head of UPSNet (Xiong et al., CVPR 2019,
     Sec. 3.2), as in the official ``fcn.py`` (FIDELITY.md §1-2).
 
@@ -233,19 +233,7 @@ class UPSNetSemanticHead(BaseSemanticHead):
         seg_feats = torch.cat(outs, dim=1)  # (B, L * C_inner, H_s, W_s)
         return dict(seg_preds=self.conv_logits(seg_feats), seg_feats=seg_feats)
 
-    def split_logits(self, seg_preds: Tensor) -> Tuple[Tensor, Tensor]:
-        """Stuff (..., S, H, W) and per-thing-class (..., T, H, W) views of
-        ``seg_preds`` (..., S + T, H, W), what ``UPSNetPanopticHead``
-        reads."""
-        return split_stuff_first(seg_preds, self.num_stuff_classes,
-                                 self.num_things_classes)
-
     # ------------------------------------------------------------ loss
-    def loss(self, x: Tuple[Tensor, ...],
-             batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """``loss_seg`` (and ``loss_roi``) for neck features ``x``."""
-        return self.loss_by_feat(self(x), batch_data_samples)
-
     def loss_by_feat(self, outs: Dict[str, Tensor],
                      batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Losses of an output of :meth:`forward`.
