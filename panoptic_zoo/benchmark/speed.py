@@ -119,6 +119,39 @@ def optim_wrapper(model: nn.Module, precision: str,
     return OptimWrapper(optimizer=optimizer)
 
 
+def train_step(model: nn.Module, data: dict, precision: str,
+               device: str) -> Callable[[], torch.Tensor]:
+    """One training step on ``data`` as a callable: forward with the
+    losses, ``parse_losses``, backward and the SGD update (mmengine's
+    ``train_step`` minus the data preprocessing); it returns the detached
+    total loss. fp16 autocasts inside ``AmpOptimWrapper``; bf16 gets
+    autocast around the forward here."""
+    wrapper = optim_wrapper(model, precision, device)
+    bf16 = precision == 'amp' and not isinstance(wrapper, AmpOptimWrapper)
+
+    def step() -> torch.Tensor:
+        with wrapper.optim_context(model), \
+                _autocast(precision if bf16 else 'fp32', device):
+            losses = model(**data, mode='loss')
+        loss, _ = model.parse_losses(losses)
+        wrapper.update_params(loss)
+        return loss.detach()
+
+    return step
+
+
+def predict_call(model: nn.Module, data: dict, precision: str,
+                 device: str) -> Callable[[], None]:
+    """``model(**data, mode='predict')`` without gradients, autocast for
+    AMP, as a callable (the model must be in eval mode)."""
+
+    def predict() -> None:
+        with torch.no_grad(), _autocast(precision, device):
+            model(**data, mode='predict')
+
+    return predict
+
+
 def measure_train(model: nn.Module,
                   data: dict,
                   *,
@@ -142,21 +175,15 @@ def measure_train(model: nn.Module,
         ``memory_method`` and ``loss`` (the last step's total loss).
     """
     model.train()
-    wrapper = optim_wrapper(model, precision, device)
-    bf16 = precision == 'amp' and not isinstance(wrapper, AmpOptimWrapper)
+    step = train_step(model, data, precision, device)
     last = {}
 
-    def step():
-        with wrapper.optim_context(model), \
-                _autocast(precision if bf16 else 'fp32', device):
-            losses = model(**data, mode='loss')
-        loss, _ = model.parse_losses(losses)
-        wrapper.update_params(loss)
-        last['loss'] = loss.detach()
+    def timed_step():
+        last['loss'] = step()
 
     with PeakMemory(device) as memory:
-        times = time_calls(step, steps, warmup, device, clock)
-    del wrapper
+        times = time_calls(timed_step, steps, warmup, device, clock)
+    del step  # and its optimizer state
     return dict(
         s_per_iter=median(times),
         times=times,
@@ -188,16 +215,13 @@ def measure_inference(model: nn.Module,
     """
     model.eval()
     batch = len(batched['data_samples'])
-
-    def predict(data):
-        with torch.no_grad(), _autocast(precision, device):
-            model(**data, mode='predict')
-
     with PeakMemory(device) as memory:
-        latency = time_calls(lambda: predict(single), steps, warmup, device,
-                             clock)
-        batch_times = time_calls(lambda: predict(batched), steps, warmup,
-                                 device, clock)
+        latency = time_calls(
+            predict_call(model, single, precision, device), steps, warmup,
+            device, clock)
+        batch_times = time_calls(
+            predict_call(model, batched, precision, device), steps, warmup,
+            device, clock)
     model.train()
     return dict(
         latency_s=median(latency),

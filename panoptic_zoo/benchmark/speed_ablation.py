@@ -102,28 +102,16 @@ def _measure(variant: Variant, device: str, shape: tuple, instances: int,
 
 
 def _trace_train(model, data, variant, device) -> dict:
-    wrapper = speed.optim_wrapper(model, variant.precision, device)
-    bf16 = speed.amp_dtype(device) == torch.bfloat16
-
-    def step():
-        with wrapper.optim_context(model), speed._autocast(
-                variant.precision if bf16 else 'fp32', device):
-            losses = model(**data, mode='loss')
-        wrapper.update_params(model.parse_losses(losses)[0])
-
-    step()
-    return trace.summarize(trace.profile_calls(step, 1, device), 1)
+    step = speed.train_step(model, data, variant.precision, device)
+    step()  # warm: the optimizer state exists before the profiled call
+    return trace.profile_calls(step, 1, device)
 
 
 def _trace_infer(model, data, variant, device) -> dict:
     model.eval()
-
-    def predict():
-        with torch.no_grad(), speed._autocast(variant.precision, device):
-            model(**data, mode='predict')
-
+    predict = speed.predict_call(model, data, variant.precision, device)
     predict()
-    out = trace.summarize(trace.profile_calls(predict, 1, device), 1)
+    out = trace.profile_calls(predict, 1, device)
     model.train()
     return out
 

@@ -4,8 +4,8 @@ wait on the host.
 A fast model keeps the GPU busy: few kernel launches, no host-device
 synchronisations (``.item()``, ``nonzero``, boolean indexing, printing a
 tensor), no pageable host→device copies. :func:`profile_calls` runs a
-callable under ``torch.profiler`` and :func:`summarize` reduces the trace
-to those counts per call, plus the GPU's busy time (sum of kernel and copy
+callable under ``torch.profiler`` and reduces the trace to those counts
+per call, plus the GPU's busy time (sum of kernel and copy
 times) against the wall time: their ratio is the share of the step the GPU
 actually works.
 """
@@ -30,8 +30,17 @@ HOST_EVENTS = (
 
 
 def profile_calls(fn: Callable[[], object], calls: int,
-                  device: str) -> 'profile':
-    """Profile ``calls`` calls of ``fn`` (already warmed up)."""
+                  device: str) -> Dict[str, float]:
+    """Run ``calls`` calls of ``fn`` (already warmed up) under
+    torch.profiler and return their per-call counts and times.
+
+    Returns:
+        dict: ``wall_ms``; the :data:`HOST_EVENTS` counts; with CUDA,
+        ``gpu_busy_ms`` (kernels and copies), ``gpu_busy_share`` (busy /
+        wall), ``pageable_h2d`` (host→device copies from pageable memory,
+        which are synchronous for the host) and ``layout_conversions``
+        (cuDNN's NCHW↔NHWC transpose kernels).
+    """
     activities = [ProfilerActivity.CPU]
     if device == 'cuda':
         activities.append(ProfilerActivity.CUDA)
@@ -42,36 +51,23 @@ def profile_calls(fn: Callable[[], object], calls: int,
         for _ in range(calls):
             fn()
         sync()
-        prof.wall_s = time.perf_counter() - start
-    return prof
+        wall_s = time.perf_counter() - start
+    return _summarize(prof.events(), wall_s, calls)
 
 
-def _device_events(prof: 'profile') -> List:
-    return [e for e in prof.events() if e.device_type == DeviceType.CUDA]
-
-
-def summarize(prof: 'profile', calls: int) -> Dict[str, float]:
-    """Per-call counts and times of a :func:`profile_calls` trace.
-
-    Returns:
-        dict: ``wall_ms``; the :data:`HOST_EVENTS` counts; with CUDA,
-        ``gpu_busy_ms`` (kernels and copies), ``gpu_busy_share`` (busy /
-        wall), ``pageable_h2d`` (host→device copies from pageable memory,
-        which are synchronous for the host) and ``layout_conversions``
-        (cuDNN's NCHW↔NHWC transpose kernels).
-    """
+def _summarize(events: List, wall_s: float, calls: int) -> Dict[str, float]:
     counts = {name: 0 for name, _ in HOST_EVENTS}
     lookup = {event: key for key, names in HOST_EVENTS for event in names}
-    for event in prof.events():
+    for event in events:
         parent = event.cpu_parent
         # An op re-dispatching to itself (randperm → randperm.out) is one.
         nested = parent is not None and parent.name == event.name
         if (event.device_type == DeviceType.CPU and event.name in lookup
                 and not nested):
             counts[lookup[event.name]] += 1
-    out = {'wall_ms': 1e3 * prof.wall_s / calls}
+    out = {'wall_ms': 1e3 * wall_s / calls}
     out.update({k: v / calls for k, v in counts.items()})
-    device = _device_events(prof)
+    device = [e for e in events if e.device_type == DeviceType.CUDA]
     if device:
         busy_us = sum(e.time_range.elapsed_us() for e in device)
         out['gpu_busy_ms'] = busy_us / 1e3 / calls
@@ -82,9 +78,3 @@ def summarize(prof: 'profile', calls: int) -> Dict[str, float]:
             'nchwToNhwc' in e.name or 'nhwcToNchw' in e.name
             for e in device) / calls
     return out
-
-
-def top_ops(prof: 'profile', n: int = 15) -> str:
-    """The ``n`` ops with the most host time, as torch's table."""
-    return prof.key_averages().table(
-        sort_by='self_cpu_time_total', row_limit=n)
