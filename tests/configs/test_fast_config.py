@@ -10,6 +10,8 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 from panoptic_zoo.models.fusion_heads import SyncFreeHeuristicFusionHead
+from panoptic_zoo.models.roi_heads import (SyncFreeFCNMaskHead,
+                                          TopKNMSShared2FCBBoxHead)
 from panoptic_zoo.models.task_modules import (DeviceRandomSampler,
                                              SyncFreeMaxIoUAssigner)
 from panoptic_zoo.registry import MODELS
@@ -52,6 +54,14 @@ def test_fast_config_switches_on_the_fast_parts(models):
         assert assigner == dict(
             base_cfg.model.train_cfg[stage].assigner,
             type='SyncFreeMaxIoUAssigner')
+    assert isinstance(fast.roi_head.bbox_head, TopKNMSShared2FCBBoxHead)
+    assert isinstance(fast.roi_head.mask_head, SyncFreeFCNMaskHead)
+    # Only the types change: the heads' arguments are the base's.
+    for head in ('bbox_head', 'mask_head'):
+        fast_head = dict(cfg.model.roi_head[head])
+        base_head = dict(base_cfg.model.roi_head[head])
+        fast_head.pop('type'), base_head.pop('type')
+        assert fast_head == base_head
     fusion = fast.panoptic_fusion_head
     assert isinstance(fusion, SyncFreeHeuristicFusionHead)
     assert (fusion.num_things_classes, fusion.num_stuff_classes) == (80, 53)
