@@ -23,7 +23,12 @@ roundings) mmdet's per-class loop uses. Ties in score are ordered by the
 (unstable) sorts of torch / mmcv in both; with exact ties at the ``max_num``
 boundary either result is "right", and they may differ.
 
-Everything outside that path is handed to mmdet/mmcv unchanged (see
+With ``class_agnostic=True`` (Panoptic FPN's test cfg) mmcv's split branch
+still runs per class, on the boxes as they are: no offset call can
+reproduce those coordinates, so the k best candidates go through one
+same-class suppression matrix with mmcv's IoU arithmetic instead.
+
+Everything outside these paths is handed to mmdet/mmcv unchanged (see
 :func:`multiclass_nms_topk`).
 """
 import importlib
@@ -75,16 +80,14 @@ def _is_plain_nms(nms_cfg) -> bool:
 
     soft_nms rescores (the top-k argument fails), rotated/quadri ops are
     other box types, ``offset=1`` widens boxes by one pixel so class-offset
-    boxes could touch, ``class_agnostic=True`` makes mmcv's split branch run
-    per class on *un-offset* boxes (other float roundings than ours).
+    boxes could touch.
     """
     if not set(nms_cfg.keys()) <= _KNOWN_KEYS:
         return False
     nms_op = nms_cfg.get('type', 'nms')
     if not (nms_op == 'nms' or nms_op is _mmcv_nms.nms):
         return False
-    return (nms_cfg.get('offset', 0) == 0
-            and not nms_cfg.get('class_agnostic', False))
+    return nms_cfg.get('offset', 0) == 0
 
 
 def _offsets_separate_classes(bboxes: Tensor, max_coordinate: Tensor,
@@ -124,6 +127,62 @@ def _topk_nms(bboxes: Tensor, scores: Tensor, labels: Tensor,
         k = min(2 * k, num)
 
 
+# The suppression matrix of the un-offset path is k x k booleans: past this
+# k (256 MiB) mmcv's per-class loop is the better tool.
+_MAX_MATRIX_K = 16384
+
+
+def _suppresses(boxes: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
+    """(k, k): box i suppresses box j (i < j, same class, IoU above the
+    threshold), decided with the arithmetic of mmcv's CUDA ``devIoU`` (its
+    CPU ``nms`` divides instead; both differ only within float rounding of
+    the threshold): ``inter > thr * (area_i + area_j - inter)``."""
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    width = (torch.minimum(x2[:, None], x2) -
+             torch.maximum(x1[:, None], x1)).clamp(min=0)
+    height = (torch.minimum(y2[:, None], y2) -
+              torch.maximum(y1[:, None], y1)).clamp(min=0)
+    inter = width * height
+    area = (x2 - x1) * (y2 - y1)
+    overlap = inter > iou_threshold * (area[:, None] + area - inter)
+    later = torch.ones_like(overlap).triu(1)
+    return overlap & later & (labels[:, None] == labels)
+
+
+def _greedy_keep(suppresses: Tensor) -> Tensor:
+    """Greedy NMS on a (k, k) suppression matrix of boxes in descending
+    score: box j is kept iff no kept box before it suppresses it. Iterating
+    ``keep = no kept suppressor`` from all-kept makes the first t boxes
+    right after t rounds, and a fixed point is the greedy answer (it is
+    unique): a few rounds in practice, one host sync each."""
+    keep = suppresses.new_ones(suppresses.shape[0])
+    while True:
+        new = ~(suppresses & keep[:, None]).any(0)
+        if torch.equal(new, keep):
+            return keep
+        keep = new
+
+
+def _topk_nms_per_class(bboxes: Tensor, scores: Tensor, labels: Tensor,
+                        iou_threshold: float, limit: int) -> Optional[Tensor]:
+    """As :func:`_topk_nms`, for mmcv's split branch with
+    ``class_agnostic=True``, which runs per class on *un-offset* boxes (so
+    no offset call reproduces its coordinates): same-class greedy NMS on
+    the k best candidates in one suppression matrix. None when k would pass
+    ``_MAX_MATRIX_K``."""
+    num = scores.numel()
+    k = min(max(_FIRST_K_PER_MAX_NUM * limit, _MIN_FIRST_K), num)
+    while k <= _MAX_MATRIX_K:
+        top_scores, top_inds = scores.topk(k)
+        keep = _greedy_keep(
+            _suppresses(bboxes[top_inds], labels[top_inds], iou_threshold))
+        kept = top_inds[keep]
+        if kept.numel() >= limit or k == num:
+            return kept[:limit]
+        k = min(2 * k, num)
+    return None
+
+
 def multiclass_nms_topk(
     multi_bboxes: Tensor,
     multi_scores: Tensor,
@@ -156,13 +215,14 @@ def multiclass_nms_topk(
         last, (k,) 0-based labels, (k,).
 
     Only mmcv's split branch (``>= split_thr`` candidates: one ``nms`` call
-    per class) is replaced, by top-k rounds of one ``nms`` call each. mmdet
-    does the rest: no positive ``max_num`` (in the arguments or in
-    ``nms_cfg``), ``box_dim != 4``, ``nms_cfg`` None, another NMS type or
-    ``offset``/``class_agnostic``, ONNX export, boxes for which the class
-    offsets might not separate classes (negative, huge or non-finite
-    coordinates, half precision); below ``split_thr`` mmcv's single offset
-    ``nms`` call is made as mmdet makes it.
+    per class) is replaced, by top-k rounds of one ``nms`` call each (one
+    suppression matrix each with ``class_agnostic``). mmdet does the rest:
+    no positive ``max_num`` (in the arguments or in ``nms_cfg``),
+    ``box_dim != 4``, ``nms_cfg`` None, another NMS type or ``offset``,
+    ONNX export, boxes for which the class offsets might not separate
+    classes (negative, huge or non-finite coordinates, half precision);
+    below ``split_thr`` mmcv's single ``nms`` call is made as mmdet makes
+    it.
     """
     limit = (_fast_path_limit(max_num, nms_cfg) if nms_cfg is not None else -1)
     if (limit <= 0 or box_dim != 4 or not _is_plain_nms(nms_cfg)
@@ -210,7 +270,17 @@ def multiclass_nms_topk(
     split_thr = nms_kwargs.pop('split_thr', 10000)
 
     keep = None
-    if bboxes.shape[0] >= split_thr:  # mmcv would loop over classes
+    if bboxes.shape[0] < split_thr:
+        pass  # mmcv's one call, class-agnostic or offset: made below
+    elif nms_cfg.get('class_agnostic', False):
+        # mmcv's loop still runs per class here, on the boxes as they are.
+        iou = nms_kwargs.pop('iou_threshold', nms_kwargs.pop('iou_thr', None))
+        if iou is not None and not nms_kwargs.get('score_threshold', 0):
+            keep = _topk_nms_per_class(bboxes, scores, labels, float(iou),
+                                       limit)
+        if keep is not None:
+            dets = torch.cat([bboxes[keep], scores[keep][:, None]], -1)
+    else:  # mmcv would loop over classes, on class-offset boxes
         max_coordinate = bboxes.max()
         if _offsets_separate_classes(bboxes, max_coordinate, num_classes):
             keep = _topk_nms(bboxes, scores, labels, max_coordinate,

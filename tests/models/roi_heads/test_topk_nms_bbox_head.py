@@ -18,9 +18,14 @@ from panoptic_zoo.registry import MODELS
 
 NUM_CLASSES, IN_CHANNELS, ROI_SIZE = 20, 8, 7
 NUM_ROIS = 600  # x 20 classes = 12000 candidates >= mmcv's split_thr 10000
-# Panoptic FPN's rcnn test cfg.
+# Faster R-CNN's rcnn test cfg at full load (score_thr 0); Panoptic FPN's
+# adds class_agnostic=True.
 TEST_CFG = ConfigDict(
     score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5), max_per_img=100)
+PFPN_TEST_CFG = ConfigDict(
+    score_thr=0.0,
+    nms=dict(type='nms', iou_threshold=0.5, class_agnostic=True),
+    max_per_img=100)
 IMG_METAS = [
     dict(img_shape=(800, 1216), scale_factor=(1.9, 1.875)),
     dict(img_shape=(736, 1333), scale_factor=(2.083, 2.08)),
@@ -117,9 +122,10 @@ def assert_same_results(ours, ref):
             assert torch.equal(a.get(key), b.get(key)), key
 
 
+@pytest.mark.parametrize('test_cfg', [TEST_CFG, PFPN_TEST_CFG])
 @pytest.mark.parametrize('reg_class_agnostic', [False, True])
 @pytest.mark.parametrize('rescale', [False, True])
-def test_equals_mmdet_head(rescale, reg_class_agnostic):
+def test_equals_mmdet_head(rescale, reg_class_agnostic, test_cfg):
     ref_head, head = heads(reg_class_agnostic)
     outputs = head_outputs(ref_head)
     same = head_outputs(head)  # same weights, same outputs
@@ -130,13 +136,14 @@ def test_equals_mmdet_head(rescale, reg_class_agnostic):
         scores = cls_score.softmax(-1)[:, :-1].reshape(-1)
         assert scores.unique().numel() == scores.numel() >= 10000
 
-    ours, calls = predict(head, outputs, rescale)
-    ref, ref_calls = predict(ref_head, outputs, rescale)
+    ours, calls = predict(head, outputs, rescale, test_cfg)
+    ref, ref_calls = predict(ref_head, outputs, rescale, test_cfg)
     assert_same_results(ours, ref)
     assert [len(r) for r in ref] == [100, 100]
-    # mmcv's per-class loop vs one top-k round per image.
+    # mmcv's per-class loop vs one top-k round per image (class-agnostic:
+    # a suppression matrix, no nms call).
     assert ref_calls == 2 * NUM_CLASSES
-    assert calls == 2
+    assert calls == (0 if test_cfg.nms.get('class_agnostic') else 2)
 
 
 def test_no_test_cfg_and_empty_image():
