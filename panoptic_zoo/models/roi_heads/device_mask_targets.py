@@ -31,10 +31,14 @@ def _bitmap_targets(pos_proposals: Tensor, pos_assigned_gt_inds: Tensor,
     """One image's targets from ``BitmapMasks`` with at least one gt."""
     device, dtype = pos_proposals.device, pos_proposals.dtype
     # One upload, in the masks' own dtype (uint8: 4x less than float), cast
-    # on the device; non_blocking keeps a pageable source from adding a
-    # stream sync.
-    masks = torch.from_numpy(gt_masks.masks).to(
-        device, non_blocking=True).to(dtype)
+    # on the device.
+    masks = torch.from_numpy(gt_masks.masks)
+    if device.type == 'cuda':
+        # From pinned memory the upload is an async DMA; from pageable
+        # memory the driver stages it at ~1 GB/s on the host (15 ms per
+        # image of 15 masks at 800x1216 on the H100).
+        masks = masks.pin_memory()
+    masks = masks.to(device, non_blocking=True).to(dtype)
     # mmdet's clip to [0, W] x [0, H], on a copy: mmdet's clips a CPU
     # input in place through the shared numpy view.
     boxes = pos_proposals.clone()
