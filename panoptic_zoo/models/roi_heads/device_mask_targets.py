@@ -10,6 +10,7 @@ mmdet's.
 """
 from typing import List, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from mmcv.ops import roi_align
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
@@ -25,20 +26,40 @@ from torch.nn.modules.utils import _pair
 from panoptic_zoo.registry import MODELS
 
 
+def upload_masks(masks: np.ndarray, device: torch.device,
+                 pack: bool = True) -> Tensor:
+    """(N, H, W) masks on ``device``, same values and dtype, in one async
+    upload from pinned memory.
+
+    Binary masks (mmdet's ``BitmapMasks`` hold 0/1) travel as bits, 8
+    pixels a byte, and are unpacked on the device: packing 15 masks of
+    800x1216 takes ~1 ms, pinning the packed bytes a fraction of that;
+    pinning the bytes as they are took 5.5 ms an image on the H100, and a
+    pageable upload 15 ms (the driver stages it at ~1 GB/s).
+    """
+    host = torch.from_numpy(masks)
+    dtype, width = host.dtype, masks.shape[-1]
+    pack = pack and (masks.dtype == np.bool_ or
+                     (masks.dtype == np.uint8 and masks.max(initial=0) <= 1))
+    if pack:
+        host = torch.from_numpy(np.packbits(masks, axis=-1))  # big-endian
+    if device.type == 'cuda':
+        host = host.pin_memory()
+    out = host.to(device, non_blocking=True)
+    if pack:
+        shifts = torch.arange(7, -1, -1, dtype=torch.uint8, device=device)
+        bits = (out[..., None] >> shifts) & 1  # (N, H, ceil(W / 8), 8)
+        out = bits.flatten(-2)[..., :width].to(dtype)
+    return out
+
+
 def _bitmap_targets(pos_proposals: Tensor, pos_assigned_gt_inds: Tensor,
                     gt_masks: BitmapMasks, mask_size: Tuple[int, int],
                     binarize: bool) -> Tensor:
     """One image's targets from ``BitmapMasks`` with at least one gt."""
     device, dtype = pos_proposals.device, pos_proposals.dtype
-    # One upload, in the masks' own dtype (uint8: 4x less than float), cast
-    # on the device.
-    masks = torch.from_numpy(gt_masks.masks)
-    if device.type == 'cuda':
-        # From pinned memory the upload is an async DMA; from pageable
-        # memory the driver stages it at ~1 GB/s on the host (15 ms per
-        # image of 15 masks at 800x1216 on the H100).
-        masks = masks.pin_memory()
-    masks = masks.to(device, non_blocking=True).to(dtype)
+    masks = upload_masks(gt_masks.masks, device,
+                         pack=device.type == 'cuda').to(dtype)
     # mmdet's clip to [0, W] x [0, H], on a copy: mmdet's clips a CPU
     # input in place through the shared numpy view.
     boxes = pos_proposals.clone()

@@ -18,6 +18,7 @@ from mmengine.structures import InstanceData
 
 from panoptic_zoo.models.roi_heads import (SyncFreeFCNMaskHead,
                                            device_mask_targets)
+from panoptic_zoo.models.roi_heads.device_mask_targets import upload_masks
 from panoptic_zoo.registry import MODELS, TASK_UTILS
 from panoptic_zoo.testing.sync_counter import HostSyncCounter
 
@@ -345,3 +346,24 @@ def test_head_trains_like_fcn_mask_head():
     for name, p in ours.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
         assert torch.equal(p.grad, ref_grads[name].grad), name
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.bool_])
+@pytest.mark.parametrize('width', [16, 13, 1])
+def test_upload_masks_as_bits_gives_the_masks(dtype, width):
+    rng = np.random.default_rng(5)
+    masks = (rng.random((4, 7, width)) < 0.4).astype(dtype)
+    masks[0] = 1  # a full row of bits
+    for pack in (True, False):
+        out = upload_masks(masks, torch.device('cpu'), pack=pack)
+        assert out.dtype == torch.from_numpy(masks).dtype
+        assert torch.equal(out, torch.from_numpy(masks))
+
+
+def test_upload_masks_keeps_non_binary_values_and_empty():
+    # Soft or 0/255 masks are not bits: they go up as they are.
+    masks = np.array([[[0, 255, 3], [1, 0, 2]]], np.uint8)
+    assert torch.equal(
+        upload_masks(masks, torch.device('cpu')), torch.from_numpy(masks))
+    empty = np.zeros((0, 5, 9), np.uint8)
+    assert upload_masks(empty, torch.device('cpu')).shape == (0, 5, 9)
