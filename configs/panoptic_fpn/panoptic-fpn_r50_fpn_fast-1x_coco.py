@@ -20,6 +20,9 @@ model = dict(
         rcnn=dict(
             assigner=dict(type='SyncFreeMaxIoUAssigner'),
             sampler=dict(type='DeviceRandomSampler'))),
+    # The RPN's anchors and valid flags built once per feature-map layout,
+    # not at every loss and prediction.
+    rpn_head=dict(anchor_generator=dict(type='CachedAnchorGenerator')),
     roi_head=dict(
         # Exact multi-class NMS on the best-scored candidates only: mmdet
         # runs one NMS per class (81 with a low score_thr) for the 100

@@ -7,8 +7,8 @@ Rows (``VARIANTS``): mmdet fp32 and AMP; ours fp32 (the same model, the
 parity test proves it); then AMP, cuDNN autotuning, channels-last
 backbone and neck, the samplers' permutations drawn on the GPU, the
 sync-free heuristic fusion, the sync-free max-IoU assigner, mask targets
-cropped on the GPU and the box head's top-k exact NMS (the last row is
-``panoptic-fpn_r50_fpn_fast-1x_coco.py``).
+cropped on the GPU, the box head's top-k exact NMS and the RPN's cached
+anchors (the last row is ``panoptic-fpn_r50_fpn_fast-1x_coco.py``).
 ``python tools/speed_ablation.py`` prints a markdown table and writes JSON.
 """
 import json
@@ -48,6 +48,9 @@ _NHWC = {'model.channels_last': True}
 _FUSION = {'model.panoptic_fusion_head.type': 'SyncFreeHeuristicFusionHead'}
 _MASK_TARGETS = {'model.roi_head.mask_head.type': 'SyncFreeFCNMaskHead'}
 _TOPK_NMS = {'model.roi_head.bbox_head.type': 'TopKNMSShared2FCBBoxHead'}
+_ANCHORS = {
+    'model.rpn_head.anchor_generator.type': 'CachedAnchorGenerator'
+}
 VARIANTS = (
     Variant('mmdet fp32', True, 'fp32', False, {}),
     Variant('mmdet amp', True, 'amp', False, {}),
@@ -69,6 +72,15 @@ VARIANTS = (
         **_ASSIGNERS,
         **_MASK_TARGETS,
         **_TOPK_NMS
+    }),
+    Variant('+ cached anchors', False, 'amp', True, {
+        **_NHWC,
+        **_SAMPLERS,
+        **_FUSION,
+        **_ASSIGNERS,
+        **_MASK_TARGETS,
+        **_TOPK_NMS,
+        **_ANCHORS
     }),
 )
 

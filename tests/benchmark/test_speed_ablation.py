@@ -5,7 +5,7 @@ import pytest
 
 from panoptic_zoo.benchmark import speed_ablation
 
-ROWS = ['mmdet fp32', 'ours fp32', '+ top-k NMS']
+ROWS = ['mmdet fp32', 'ours fp32', '+ cached anchors']
 
 
 @pytest.fixture(scope='module')
@@ -31,6 +31,8 @@ def test_rows_in_order_with_progress(result):
     assert last['model.roi_head.bbox_head.type'] == \
         'TopKNMSShared2FCBBoxHead'
     assert last['model.roi_head.mask_head.type'] == 'SyncFreeFCNMaskHead'
+    assert last['model.rpn_head.anchor_generator.type'] == \
+        'CachedAnchorGenerator'
     assert last['model.channels_last'] is True
     assert result['rows'][0]['cfg_options'] == {}
 

@@ -12,7 +12,8 @@ from mmengine.config import Config
 from panoptic_zoo.models.fusion_heads import SyncFreeHeuristicFusionHead
 from panoptic_zoo.models.roi_heads import (SyncFreeFCNMaskHead,
                                           TopKNMSShared2FCBBoxHead)
-from panoptic_zoo.models.task_modules import (DeviceRandomSampler,
+from panoptic_zoo.models.task_modules import (CachedAnchorGenerator,
+                                             DeviceRandomSampler,
                                              SyncFreeMaxIoUAssigner)
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing import config_path
@@ -62,6 +63,12 @@ def test_fast_config_switches_on_the_fast_parts(models):
         base_head = dict(base_cfg.model.roi_head[head])
         fast_head.pop('type'), base_head.pop('type')
         assert fast_head == base_head
+    assert isinstance(fast.rpn_head.prior_generator, CachedAnchorGenerator)
+    anchors = dict(cfg.model.rpn_head.anchor_generator)
+    assert anchors.pop('type') == 'CachedAnchorGenerator'
+    base_anchors = dict(base_cfg.model.rpn_head.anchor_generator)
+    base_anchors.pop('type')
+    assert anchors == base_anchors
     fusion = fast.panoptic_fusion_head
     assert isinstance(fusion, SyncFreeHeuristicFusionHead)
     assert (fusion.num_things_classes, fusion.num_stuff_classes) == (80, 53)
