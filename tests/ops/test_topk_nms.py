@@ -10,8 +10,6 @@ computed once per input with max_num=-1 and sliced: ``multiclass_nms``
 truncates with ``dets[:max_num]`` / ``keep[:max_num]``, nothing else.
 """
 import functools
-import sys
-from unittest import mock
 
 import pytest
 import torch
@@ -19,12 +17,11 @@ from mmdet.models.layers import multiclass_nms
 
 import panoptic_zoo.ops.topk_nms as topk_nms
 from panoptic_zoo.ops.topk_nms import multiclass_nms_topk
+from panoptic_zoo.testing.nms_calls import counting_nms_calls
 
 NUM_ROIS, NUM_CLASSES = 1000, 80
 IMG_W, IMG_H = 1333, 800
 SPLIT_THR = 10000  # mmcv's default
-# The module: the package's ``mmcv.ops.nms`` attribute is the function.
-MMCV_NMS = sys.modules['mmcv.ops.nms']
 NMS = dict(type='nms', iou_threshold=0.5)
 
 
@@ -92,16 +89,8 @@ def untie(scores, factors, gen):
 
 
 def count_nms(fn, *args, **kwargs):
-    """fn's result and how often it called mmcv's ``nms`` (which
-    ``batched_nms`` and ``multiclass_nms_topk`` look up on its module)."""
-    calls = []
-    original = MMCV_NMS.nms
-
-    def counting_nms(*a, **k):
-        calls.append(1)
-        return original(*a, **k)
-
-    with mock.patch.object(MMCV_NMS, 'nms', counting_nms):
+    """fn's result and how often it called mmcv's ``nms``."""
+    with counting_nms_calls() as calls:
         out = fn(*args, **kwargs)
     return out, len(calls)
 

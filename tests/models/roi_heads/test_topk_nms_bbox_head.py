@@ -5,8 +5,6 @@ Scores are softmaxes of the head's outputs on random features: continuous,
 and the test checks that no two candidate scores of an image are equal (with
 ties their order is up to torch's and mmcv's unstable sorts).
 """
-import sys
-from unittest import mock
 
 import pytest
 import torch
@@ -15,6 +13,7 @@ from mmengine.config import ConfigDict
 
 from panoptic_zoo.models.roi_heads import TopKNMSShared2FCBBoxHead
 from panoptic_zoo.registry import MODELS
+from panoptic_zoo.testing.nms_calls import counting_nms_calls
 
 NUM_CLASSES, IN_CHANNELS, ROI_SIZE = 20, 8, 7
 NUM_ROIS = 600  # x 20 classes = 12000 candidates >= mmcv's split_thr 10000
@@ -30,7 +29,6 @@ IMG_METAS = [
     dict(img_shape=(800, 1216), scale_factor=(1.9, 1.875)),
     dict(img_shape=(736, 1333), scale_factor=(2.083, 2.08)),
 ]
-MMCV_NMS = sys.modules['mmcv.ops.nms']  # the module (see test_topk_nms)
 
 
 def heads(reg_class_agnostic=False):
@@ -97,14 +95,7 @@ def untie(cls_score, gen):
 
 def predict(head, outputs, rescale, test_cfg=TEST_CFG):
     """(results, mmcv nms calls)."""
-    calls = []
-    original = MMCV_NMS.nms
-
-    def counting_nms(*a, **k):
-        calls.append(1)
-        return original(*a, **k)
-
-    with mock.patch.object(MMCV_NMS, 'nms', counting_nms):
+    with counting_nms_calls() as calls:
         results = head.predict_by_feat(
             *outputs,
             batch_img_metas=IMG_METAS,
