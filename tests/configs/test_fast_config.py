@@ -80,6 +80,12 @@ def test_fast_config_switches_on_the_fast_parts(models):
     assert optim.optimizer == base_cfg.optim_wrapper.optimizer
     assert cfg.env_cfg.cudnn_benchmark is True
     assert cfg.env_cfg.mp_cfg == base_cfg.env_cfg.mp_cfg  # rest kept
+    loader, base_loader = dict(cfg.train_dataloader), dict(
+        base_cfg.train_dataloader)
+    assert (loader.pop('num_workers'), loader.pop('pin_memory')) == (4, True)
+    base_loader.pop('num_workers')
+    assert loader == base_loader
+    assert fast.data_preprocessor._non_blocking is True
 
 
 @pytest.mark.skipif(
