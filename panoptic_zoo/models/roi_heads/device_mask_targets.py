@@ -37,6 +37,7 @@ def upload_masks(masks: np.ndarray, device: torch.device,
     pinning the bytes as they are took 5.5 ms an image on the H100, and a
     pageable upload 15 ms (the driver stages it at ~1 GB/s).
     """
+    masks = np.ascontiguousarray(masks)  # torch rejects negative strides
     host = torch.from_numpy(masks)
     dtype, width = host.dtype, masks.shape[-1]
     pack = pack and (masks.dtype == np.bool_ or

@@ -365,5 +365,10 @@ def test_upload_masks_keeps_non_binary_values_and_empty():
     masks = np.array([[[0, 255, 3], [1, 0, 2]]], np.uint8)
     assert torch.equal(
         upload_masks(masks, torch.device('cpu')), torch.from_numpy(masks))
+    flipped = masks[:, ::-1, ::-1]  # a view with negative strides
+    for pack in (True, False):
+        assert torch.equal(
+            upload_masks(flipped, torch.device('cpu'), pack=pack),
+            torch.from_numpy(flipped.copy()))
     empty = np.zeros((0, 5, 9), np.uint8)
     assert upload_masks(empty, torch.device('cpu')).shape == (0, 5, 9)
