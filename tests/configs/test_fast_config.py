@@ -157,3 +157,38 @@ def test_fast_config_predicts_the_base_panoptic_maps(models):
     # Not trivially equal: instances were laid in at least one image.
     assert any((p.pred_panoptic_seg.sem_seg >= INSTANCE_OFFSET).any()
                for p in preds[1])
+
+
+def test_fast_training_parts_give_the_base_losses():
+    """Every training part the fast config swaps in (GPU samplers, sync-free
+    assigner, GPU mask targets, cached anchors, the RPN's shared samples)
+    gives the base's losses exactly on the CPU, in fp32. channels_last is
+    off here: its own test (equal within float tolerance) is in
+    tests/models/segmentors/test_panoptic_fpn_parity.py."""
+    base_cfg, fast_cfg = _cfg(BASE), _cfg(FAST)
+    fast_cfg.model.channels_last = False
+    torch.manual_seed(0)
+    base = MODELS.build(base_cfg.model)
+    fast = MODELS.build(fast_cfg.model)
+    fast.load_state_dict(base.state_dict(), strict=True)
+    np.random.seed(4)
+    batch = demo_mm_inputs(
+        batch_size=2,
+        image_shapes=[(3, 128, 160), (3, 96, 128)],
+        num_items=[4, 6],
+        num_classes=80,
+        with_mask=True,
+        with_semantic=True)
+    results = []
+    for model in (base, fast):
+        model.train()
+        data = model.data_preprocessor(copy.deepcopy(batch), True)
+        torch.manual_seed(7)  # the samplers draw from the global generator
+        np.random.seed(7)
+        results.append(model(**data, mode='loss'))
+    base_losses, fast_losses = results
+    assert set(base_losses) == set(fast_losses)
+    assert base_losses['loss_mask'] > 0
+    for key, value in base_losses.items():
+        torch.testing.assert_close(
+            fast_losses[key], value, rtol=0, atol=0, msg=key)
