@@ -4,10 +4,11 @@ from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
 from .per_level_fusion import PerLevelFusion
+from .topk_nms_bbox_head import TopKNMSBBoxHeadMixin
 
 
 @MODELS.register_module()
-class AdaptiveConvFCBBoxHead(ConvFCBBoxHead):
+class AdaptiveConvFCBBoxHead(TopKNMSBBoxHeadMixin, ConvFCBBoxHead):
     """mmdet's ``ConvFCBBoxHead`` whose first shared layer is per level.
 
     Liu et al., CVPR 2018, Sec. 3.2 (adaptive feature pooling): the box
@@ -25,7 +26,9 @@ class AdaptiveConvFCBBoxHead(ConvFCBBoxHead):
     Everything after the fused layer is mmdet's ``ConvFCBBoxHead`` (its
     remaining shared layers, classifier, regressor, losses, decoding), so
     ``StandardRoIHead`` drives this head with ``AdaptiveRoIExtractor``
-    unchanged.
+    unchanged. Its test-time NMS is the exact top-k one
+    (:class:`TopKNMSBBoxHeadMixin`): mmdet's detections without its
+    per-class loop.
 
     Args:
         num_levels (int): L, the pyramid levels the extractor pools from.

@@ -5,11 +5,12 @@ from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
+from .device_mask_targets import DeviceMaskTargetsMixin
 from .per_level_fusion import PerLevelFusion
 
 
 @MODELS.register_module()
-class AdaptiveFCNMaskHead(FCNMaskHead):
+class AdaptiveFCNMaskHead(DeviceMaskTargetsMixin, FCNMaskHead):
     """mmdet's ``FCNMaskHead`` whose conv1 runs once per pyramid level.
 
     Liu et al., CVPR 2018, Sec. 3.2: the mask branch's first layer
@@ -17,7 +18,8 @@ class AdaptiveFCNMaskHead(FCNMaskHead):
     is applied to each level's RoI features, and the levels are fused
     element-wise (max; ``'sum'`` as an option) before conv2. The rest is
     mmdet's ``FCNMaskHead`` (convs, deconv, per-class logits, loss,
-    pasting).
+    pasting); its mask targets are mmdet's, built on the device
+    (:class:`DeviceMaskTargetsMixin`).
 
     With ``num_levels=None`` there is no level axis: the head is exactly
     ``FCNMaskHead`` and takes an ordinary extractor's (N, C, h, w) features,

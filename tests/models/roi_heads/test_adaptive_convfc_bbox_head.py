@@ -155,3 +155,34 @@ def test_bad_configs_and_inputs_raise():
         _4conv1fc()(torch.zeros(2, C, 7, 7))
     with pytest.raises(ValueError, match=r'expected \(N, L=4'):
         _4conv1fc()(torch.zeros(2, 3, C, 7, 7))
+
+
+def test_test_time_nms_is_the_exact_top_k_one():
+    """Predictions equal mmdet's path (its per-class NMS loop over 100
+    classes x 150 RoIs > split_thr candidates) with one nms call."""
+    from mmengine.config import ConfigDict
+
+    from panoptic_zoo.testing.nms_calls import counting_nms_calls
+    head = _randomise(_2fc(num_classes=100), seed=3).eval()
+    gen = torch.Generator().manual_seed(4)
+    xy = torch.rand(150, 2, generator=gen) * 200
+    rois = torch.cat([torch.zeros(150, 1), xy, xy + 20 + 30 * torch.rand(
+        150, 2, generator=gen)], dim=1)
+    with torch.no_grad():
+        cls_score, bbox_pred = head(_x(150, seed=5))
+    cfg = ConfigDict(
+        score_thr=0.0,
+        nms=dict(type='nms', iou_threshold=0.5, class_agnostic=True),
+        max_per_img=50)
+    meta = dict(img_shape=(256, 256))
+    with counting_nms_calls() as ours_calls:
+        ours = head._predict_by_feat_single(rois, cls_score, bbox_pred, meta,
+                                            False, cfg)
+    with counting_nms_calls() as mmdet_calls:
+        ref = ConvFCBBoxHead._predict_by_feat_single(head, rois, cls_score,
+                                                     bbox_pred, meta, False,
+                                                     cfg)
+    assert (len(ours_calls), len(mmdet_calls)) == (0, 100)
+    assert len(ref) == 50
+    for key in ('bboxes', 'scores', 'labels'):
+        assert torch.equal(ours.get(key), ref.get(key)), key

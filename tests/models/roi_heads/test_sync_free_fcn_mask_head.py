@@ -16,7 +16,9 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from panoptic_zoo.models.roi_heads import (SyncFreeFCNMaskHead,
+from panoptic_zoo.models.mask_heads import FCFusionMaskHead
+from panoptic_zoo.models.roi_heads import (AdaptiveFCNMaskHead,
+                                           SyncFreeFCNMaskHead,
                                            device_mask_targets)
 from panoptic_zoo.models.roi_heads.device_mask_targets import upload_masks
 from panoptic_zoo.registry import MODELS, TASK_UTILS
@@ -302,12 +304,15 @@ def _sampling_results(seed=0):
     return results, gts
 
 
+# Our own mask heads (PANet's) build their targets with the mixin too.
+@pytest.mark.parametrize(
+    'head_type', [SyncFreeFCNMaskHead, AdaptiveFCNMaskHead, FCFusionMaskHead])
 @pytest.mark.parametrize('soft', [False, True])
-def test_get_targets_equals_fcn_mask_head(soft):
+def test_get_targets_equals_fcn_mask_head(soft, head_type):
     results, gts = _sampling_results()
     cfg = ConfigDict(mask_size=28, soft_mask_target=soft)
     ref = FCNMaskHead(**HEAD)
-    ours = SyncFreeFCNMaskHead(**HEAD)
+    ours = head_type(**dict(HEAD, num_convs=2))  # FCFusion needs >= 2
     # Copies for mmdet: it clips CPU pos_priors in place.
     expected = ref.get_targets(copy.deepcopy(results), gts, cfg)
     before = [r.pos_priors.clone() for r in results]
