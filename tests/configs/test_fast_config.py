@@ -28,6 +28,19 @@ def _cfg(relative):
     return cfg
 
 
+def _coco_batch(seed, image_shapes, num_items):
+    """mmdet's demo batch with COCO's 80 thing classes, masks and a
+    semantic map; numpy-seeded (demo_mm_inputs draws with np.random)."""
+    np.random.seed(seed)
+    return demo_mm_inputs(
+        batch_size=len(image_shapes),
+        image_shapes=image_shapes,
+        num_items=num_items,
+        num_classes=80,
+        with_mask=True,
+        with_semantic=True)
+
+
 @pytest.fixture(scope='module')
 def models():
     torch.manual_seed(0)
@@ -99,14 +112,7 @@ def test_fast_config_trains_a_step_on_cuda(models):
     model = copy.deepcopy(models[1]).cuda().train()
     wrapper = build_optim_wrapper(model, _cfg(FAST).optim_wrapper)
     assert wrapper.cast_dtype == torch.float16
-    np.random.seed(3)
-    batch = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 128, 160)] * 2,
-        num_items=[3, 5],
-        num_classes=80,
-        with_mask=True,
-        with_semantic=True)
+    batch = _coco_batch(3, [(3, 128, 160)] * 2, [3, 5])
     # One trained weight per part (the stem and stage 1 are frozen).
     watched = {
         'backbone': model.backbone.layer2[0].conv1.weight,
@@ -137,14 +143,7 @@ def test_fast_config_predicts_the_base_panoptic_maps(models):
         model.eval()
         # Accept every detection so fusion sees instances at random init.
         model.roi_head.test_cfg.score_thr = 0.0
-        np.random.seed(2)
-        batch = demo_mm_inputs(
-            batch_size=2,
-            image_shapes=[(3, 128, 160), (3, 96, 128)],
-            num_items=[3, 5],
-            num_classes=80,
-            with_mask=True,
-            with_semantic=True)
+        batch = _coco_batch(2, [(3, 128, 160), (3, 96, 128)], [3, 5])
         data = model.data_preprocessor(copy.deepcopy(batch), False)
         with torch.no_grad():
             preds.append(model(**data, mode='predict'))
@@ -171,14 +170,7 @@ def test_fast_training_parts_give_the_base_losses():
     base = MODELS.build(base_cfg.model)
     fast = MODELS.build(fast_cfg.model)
     fast.load_state_dict(base.state_dict(), strict=True)
-    np.random.seed(4)
-    batch = demo_mm_inputs(
-        batch_size=2,
-        image_shapes=[(3, 128, 160), (3, 96, 128)],
-        num_items=[4, 6],
-        num_classes=80,
-        with_mask=True,
-        with_semantic=True)
+    batch = _coco_batch(4, [(3, 128, 160), (3, 96, 128)], [4, 6])
     results = []
     for model in (base, fast):
         model.train()
