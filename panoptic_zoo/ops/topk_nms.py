@@ -32,7 +32,7 @@ Everything outside these paths is handed to mmdet/mmcv unchanged (see
 :func:`multiclass_nms_topk`).
 """
 import importlib
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -108,23 +108,39 @@ def _offsets_separate_classes(bboxes: Tensor, max_coordinate: Tensor,
     return mn >= 0 and largest * torch.finfo(bboxes.dtype).eps <= 0.25
 
 
+def _first_survivors(scores: Tensor, limit: int,
+                     survivors: Callable[[Tensor, Tensor], Tensor],
+                     max_k: Optional[int] = None) -> Optional[Tensor]:
+    """Indices (into ``scores``) of the first ``limit`` survivors of greedy
+    NMS, in descending score, from the k best candidates: ``survivors(
+    top_inds, top_scores)`` picks (indices or a mask, in score order) the
+    ones that survive among them. k doubles until ``limit`` survive or
+    every candidate is in; None once k would pass ``max_k``."""
+    num = scores.numel()
+    k = min(max(_FIRST_K_PER_MAX_NUM * limit, _MIN_FIRST_K), num)
+    while max_k is None or k <= max_k:
+        top_scores, top_inds = scores.topk(k)
+        kept = top_inds[survivors(top_inds, top_scores)]
+        if kept.numel() >= limit or k == num:
+            return kept[:limit]
+        k = min(2 * k, num)
+    return None
+
+
 def _topk_nms(bboxes: Tensor, scores: Tensor, labels: Tensor,
               max_coordinate: Tensor, nms_kwargs: dict, limit: int) -> Tensor:
     """Indices (into ``bboxes``) of the first ``limit`` survivors of
-    per-class greedy NMS, in descending score."""
-    num = scores.numel()
+    per-class greedy NMS, in descending score: one mmcv ``nms`` call over
+    class-offset boxes per round."""
     # Exactly mmcv's offsets for these boxes (same ops, same global max).
     offset_scale = max_coordinate + torch.tensor(1).to(bboxes)
-    k = min(max(_FIRST_K_PER_MAX_NUM * limit, _MIN_FIRST_K), num)
-    while True:
-        top_scores, top_inds = scores.topk(k)
+
+    def survivors(top_inds: Tensor, top_scores: Tensor) -> Tensor:
         offsets = labels[top_inds].to(bboxes) * offset_scale
         boxes_for_nms = bboxes[top_inds] + offsets[:, None]
-        _, keep = _mmcv_nms.nms(boxes_for_nms, top_scores, **nms_kwargs)
-        # keep.numel() is known on the host (nms' output size): no extra sync
-        if keep.numel() >= limit or k == num:
-            return top_inds[keep[:limit]]
-        k = min(2 * k, num)
+        return _mmcv_nms.nms(boxes_for_nms, top_scores, **nms_kwargs)[1]
+
+    return _first_survivors(scores, limit, survivors)
 
 
 # The suppression matrix of the un-offset path is k x k booleans: past this
@@ -170,17 +186,12 @@ def _topk_nms_per_class(bboxes: Tensor, scores: Tensor, labels: Tensor,
     no offset call reproduces its coordinates): same-class greedy NMS on
     the k best candidates in one suppression matrix. None when k would pass
     ``_MAX_MATRIX_K``."""
-    num = scores.numel()
-    k = min(max(_FIRST_K_PER_MAX_NUM * limit, _MIN_FIRST_K), num)
-    while k <= _MAX_MATRIX_K:
-        top_scores, top_inds = scores.topk(k)
-        keep = _greedy_keep(
+
+    def survivors(top_inds: Tensor, _) -> Tensor:
+        return _greedy_keep(
             _suppresses(bboxes[top_inds], labels[top_inds], iou_threshold))
-        kept = top_inds[keep]
-        if kept.numel() >= limit or k == num:
-            return kept[:limit]
-        k = min(2 * k, num)
-    return None
+
+    return _first_survivors(scores, limit, survivors, _MAX_MATRIX_K)
 
 
 def multiclass_nms_topk(
