@@ -14,7 +14,7 @@ anchors (the last row is ``panoptic-fpn_r50_fpn_fast-1x_coco.py``).
 import json
 import os.path as osp
 import time
-from typing import Callable, Dict, List, NamedTuple, Optional
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 
@@ -36,53 +36,49 @@ class Variant(NamedTuple):
     cfg_options: Dict[str, object]
 
 
-_SAMPLERS = {
-    'model.train_cfg.rpn.sampler.type': 'DeviceRandomSampler',
-    'model.train_cfg.rcnn.sampler.type': 'DeviceRandomSampler',
-}
-_ASSIGNERS = {
-    'model.train_cfg.rpn.assigner.type': 'SyncFreeMaxIoUAssigner',
-    'model.train_cfg.rcnn.assigner.type': 'SyncFreeMaxIoUAssigner',
-}
-_NHWC = {'model.channels_last': True}
-_FUSION = {'model.panoptic_fusion_head.type': 'SyncFreeHeuristicFusionHead'}
-_MASK_TARGETS = {'model.roi_head.mask_head.type': 'SyncFreeFCNMaskHead'}
-_TOPK_NMS = {'model.roi_head.bbox_head.type': 'TopKNMSShared2FCBBoxHead'}
-_ANCHORS = {
-    'model.rpn_head.anchor_generator.type': 'CachedAnchorGenerator'
-}
+def _cumulative(rows) -> Tuple[Variant, ...]:
+    """Our rows, each keeping the config options of the rows above it:
+    ``rows`` are (name, precision, cudnn_benchmark, options it adds)."""
+    options: Dict[str, object] = {}
+    variants = []
+    for name, precision, cudnn_benchmark, added in rows:
+        options = {**options, **added}
+        variants.append(Variant(name, False, precision, cudnn_benchmark,
+                                options))
+    return tuple(variants)
+
+
 VARIANTS = (
     Variant('mmdet fp32', True, 'fp32', False, {}),
     Variant('mmdet amp', True, 'amp', False, {}),
-    Variant('ours fp32', False, 'fp32', False, {}),
-    Variant('+ amp', False, 'amp', False, {}),
-    Variant('+ cudnn.benchmark', False, 'amp', True, {}),
-    Variant('+ channels_last', False, 'amp', True, _NHWC),
-    Variant('+ GPU samplers', False, 'amp', True, {**_NHWC, **_SAMPLERS}),
-    Variant('+ sync-free fusion', False, 'amp', True,
-            {**_NHWC, **_SAMPLERS, **_FUSION}),
-    Variant('+ sync-free assigner', False, 'amp', True,
-            {**_NHWC, **_SAMPLERS, **_FUSION, **_ASSIGNERS}),
-    Variant('+ GPU mask targets', False, 'amp', True,
-            {**_NHWC, **_SAMPLERS, **_FUSION, **_ASSIGNERS, **_MASK_TARGETS}),
-    Variant('+ top-k NMS', False, 'amp', True, {
-        **_NHWC,
-        **_SAMPLERS,
-        **_FUSION,
-        **_ASSIGNERS,
-        **_MASK_TARGETS,
-        **_TOPK_NMS
+) + _cumulative([
+    ('ours fp32', 'fp32', False, {}),
+    ('+ amp', 'amp', False, {}),
+    ('+ cudnn.benchmark', 'amp', True, {}),
+    ('+ channels_last', 'amp', True, {
+        'model.channels_last': True
     }),
-    Variant('+ cached anchors', False, 'amp', True, {
-        **_NHWC,
-        **_SAMPLERS,
-        **_FUSION,
-        **_ASSIGNERS,
-        **_MASK_TARGETS,
-        **_TOPK_NMS,
-        **_ANCHORS
+    ('+ GPU samplers', 'amp', True, {
+        'model.train_cfg.rpn.sampler.type': 'DeviceRandomSampler',
+        'model.train_cfg.rcnn.sampler.type': 'DeviceRandomSampler',
     }),
-)
+    ('+ sync-free fusion', 'amp', True, {
+        'model.panoptic_fusion_head.type': 'SyncFreeHeuristicFusionHead'
+    }),
+    ('+ sync-free assigner', 'amp', True, {
+        'model.train_cfg.rpn.assigner.type': 'SyncFreeMaxIoUAssigner',
+        'model.train_cfg.rcnn.assigner.type': 'SyncFreeMaxIoUAssigner',
+    }),
+    ('+ GPU mask targets', 'amp', True, {
+        'model.roi_head.mask_head.type': 'SyncFreeFCNMaskHead'
+    }),
+    ('+ top-k NMS', 'amp', True, {
+        'model.roi_head.bbox_head.type': 'TopKNMSShared2FCBBoxHead'
+    }),
+    ('+ cached anchors', 'amp', True, {
+        'model.rpn_head.anchor_generator.type': 'CachedAnchorGenerator'
+    }),
+])
 
 
 def _measure(variant: Variant, device: str, shape: tuple, instances: int,
