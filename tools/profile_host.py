@@ -45,8 +45,8 @@ def main():
         path = osp.join(args.out_dir, f'{name}.txt')
         with open(path, 'w') as f:
             f.write(result['cumulative'] + result['tottime'])
-        print(f"{name}: {result['s_per_call']:.4f} s per call; "
-              f'profile in {path}')
+        print(f"{name}: {result['s_per_call']:.4f} s per call under "
+              f'cProfile; profile in {path}')
 
 
 if __name__ == '__main__':

@@ -24,9 +24,10 @@ from .zoo import ZooEntry, config_stem
 
 def profile_host(fn: Callable[[], object], calls: int, device: str,
                  top: int = 40) -> Dict[str, object]:
-    """Seconds per call of ``fn`` (already warmed up) and cProfile's
-    tables of its functions, by cumulative and by own time."""
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    """Seconds per call of ``fn`` (already warmed up; cProfile's overhead
+    included, so not a timing to compare) and cProfile's tables of its
+    functions, by cumulative and by own time."""
+    sync = speed.synchronizer(device)
     profiler = cProfile.Profile()
     sync()
     start = time.perf_counter()

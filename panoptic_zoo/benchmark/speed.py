@@ -85,6 +85,12 @@ def _autocast(precision: str, device: str):
 CLOCKS = dict(wall=time.perf_counter, cpu=time.process_time)
 
 
+def synchronizer(device: str) -> Callable[[], None]:
+    """What waits for the device's queued work: ``cuda.synchronize`` on a
+    GPU, nothing on a CPU (its ops are done when they return)."""
+    return torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+
+
 def time_calls(fn: Callable[[], object],
                steps: int,
                warmup: int,
@@ -92,7 +98,7 @@ def time_calls(fn: Callable[[], object],
                clock: str = 'wall') -> List[float]:
     """Seconds of each of ``steps`` calls of ``fn`` after ``warmup`` calls,
     the GPU synchronised around each, on a :data:`CLOCKS` clock."""
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    sync = synchronizer(device)
     now = CLOCKS[clock]
     for _ in range(warmup):
         fn()

@@ -12,9 +12,10 @@ actually works.
 import time
 from typing import Callable, Dict, List
 
-import torch
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
+
+from .speed import synchronizer
 
 #: Host-side events counted, by name: (report key, event names).
 HOST_EVENTS = (
@@ -44,7 +45,7 @@ def profile_calls(fn: Callable[[], object], calls: int,
     activities = [ProfilerActivity.CPU]
     if device == 'cuda':
         activities.append(ProfilerActivity.CUDA)
-    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    sync = synchronizer(device)
     sync()
     with profile(activities=activities) as prof:
         start = time.perf_counter()
