@@ -11,11 +11,15 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
 from .checkpoint import allow_mmengine_checkpoints
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'config',
+        help='config file, or a zoo config by name (e.g. '
+        'panoptic-fpn_r18-tiny_fpn_2k_synthetic)')
     parser.add_argument(
         '--work-dir',
         help='where logs and checkpoints go (default: '
@@ -87,8 +91,8 @@ def load_config(config: str,
                 launcher: str = 'none',
                 data_root: Optional[str] = None) -> Config:
     """Read a config, apply overrides and fill the runner's work dir."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
+    config = resolve_config(config)
+    enable_package_scope()
     cfg = Config.fromfile(config)
     if data_root is not None:
         set_data_root(cfg, data_root)

@@ -1,18 +1,17 @@
-"""Load the repository's configs, shrunk for fast CPU tests."""
+"""Load the zoo's configs, shrunk for fast CPU tests."""
 from pathlib import Path
 
 from mmengine.config import Config
+
+from panoptic_zoo.zoo_configs import zoo_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC_CONFIG = 'panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py'
 
 
 def config_path(relative: str) -> str:
-    """Absolute path of ``configs/<relative>`` in this checkout."""
-    path = REPO_ROOT / 'configs' / relative
-    if not path.is_file():
-        raise FileNotFoundError(f'no config {relative} under {path.parent}')
-    return str(path)
+    """Absolute path of the zoo config ``<relative>``."""
+    return zoo_config(relative)
 
 
 def tiny_synthetic_config(data_root: str,

@@ -8,6 +8,7 @@ import pytest
 import torch
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing import config_path
@@ -27,7 +28,11 @@ def _model_cfg(path):
 def models():
     from mmdet.registry import MODELS as MMDET_MODELS
     torch.manual_seed(0)
-    ref = MMDET_MODELS.build(_model_cfg(MMDET_CONFIG))
+    # mmdet's model with mmdet's parts (our scope resolves RPNHead,
+    # PanopticFPNHead and HeuristicFusionHead to the contract adapters).
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        ref = MMDET_MODELS.build(_model_cfg(MMDET_CONFIG))
+    assert type(ref.panoptic_fusion_head).__module__.startswith('mmdet.')
     ours = MODELS.build(
         _model_cfg(config_path('panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py')))
     # mmdet checkpoints load unchanged: strict load of mmdet's weights.
