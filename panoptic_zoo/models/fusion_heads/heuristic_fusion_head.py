@@ -1,5 +1,5 @@
 """mmdet's heuristic fusion (Panoptic FPN) with the fusion slot's contract."""
-from typing import List
+from typing import List, Optional
 
 from mmdet.models.seg_heads.panoptic_fusion_heads import \
     HeuristicFusionHead as MMDetHeuristicFusionHead
@@ -42,8 +42,15 @@ class HeuristicFusionHead(PanopticFusionHead, MMDetHeuristicFusionHead):
             init_cfg=init_cfg,
             **kwargs)
 
-    def predict(self, fg: FGContext, seg: SemanticLogits,
-                batch_img_metas: List[dict], rescale: bool) -> PixelList:
+    def predict(self,
+                fg: FGContext,
+                seg: SemanticLogits,
+                batch_img_metas: Optional[List[dict]] = None,
+                rescale: bool = True) -> PixelList:
+        if not isinstance(fg, FGContext):
+            # mmdet's own segmentors (PanopticFPN built in this scope)
+            # call predict(mask_results_list, seg_preds_list).
+            return self.predict_by_masks(fg, seg)
         return self.predict_by_masks(
             fg.paste_masks(batch_img_metas, rescale),
             seg.merged(seg.resized(batch_img_metas, rescale)))

@@ -4,7 +4,7 @@ then the :class:`FGContext` the BG branch and the fusion head read.
 Everything here takes the heads it runs as arguments: no part calls back
 into the segmentor.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 from mmdet.models.utils import empty_instances, unpack_gt_instances
@@ -66,28 +66,46 @@ def rpn_predict(rpn_head: nn.Module, x: Tuple[Tensor, ...],
 
 
 class MaskBranch:
-    """The RoI head's mask branch on given boxes, for one forward.
+    """The RoI head's mask branch for one forward: the context's instances
+    with their mask logits, other boxes' logits, the pastes.
 
-    Not a module: it holds the RoI head, the neck features of this forward
-    and the mask head's full output (N, K, m, m) on the context's
-    instances, which :meth:`paste` reads.
+    Not a module: it holds the RoI head, the neck features of this forward,
+    the context's instances (computed on first call) and the mask head's
+    full output on them (N, K, m, m), which :meth:`paste` reads. It holds
+    no reference to the FGContext, so no reference cycle keeps a step's
+    features alive after the step.
     """
 
-    def __init__(self, roi_head: nn.Module, x: Tuple[Tensor, ...]) -> None:
+    def __init__(self, roi_head: nn.Module, x: Tuple[Tensor, ...],
+                 instances: Callable[[], InstanceList]) -> None:
         self.roi_head, self.x = roi_head, x
-        self.mask_preds: Optional[Tensor] = None
+        self._instances_fn = instances
+        self._instances: Optional[InstanceList] = None
+        self._mask_preds: Optional[Tensor] = None
+
+    def instances(self) -> InstanceList:
+        """The context's instances with ``mask_logits``; the mask head runs
+        on them once."""
+        if self._instances is None:
+            instances = self._instances_fn()
+            self._mask_preds = self._run(instances)
+            self._instances = instances
+        return self._instances
 
     def add_mask_logits(self, instances: InstanceList) -> InstanceList:
         """``mask_logits`` (N, m, m) on per-image ``bboxes`` and ``labels``
         (in place): the mask head's channel of each label (its only one if
         class-agnostic)."""
-        self.mask_preds = None
+        self._run(instances)
+        return instances
+
+    def _run(self, instances: InstanceList) -> Optional[Tensor]:
         rois = bbox2roi([get_box_tensor(i.bboxes) for i in instances])
         if rois.shape[0] == 0:
             size = _mask_size(self.roi_head.mask_head)
             for inst in instances:
                 inst.mask_logits = self.x[0].new_zeros((0, size, size))
-            return instances
+            return None
         preds = self.roi_head._mask_forward(self.x, rois)['mask_preds']
         labels = torch.cat([i.labels for i in instances])
         logits = preds[:, 0] if preds.shape[1] == 1 else \
@@ -95,21 +113,21 @@ class MaskBranch:
         for inst, part in zip(instances,
                               logits.split([len(i) for i in instances])):
             inst.mask_logits = part
-        self.mask_preds = preds
-        return instances
+        return preds
 
-    def paste(self, instances: InstanceList, batch_img_metas: List[dict],
+    def paste(self, batch_img_metas: List[dict],
               rescale: bool) -> InstanceList:
-        """Binary masks of ``instances`` (the last ones given to
-        :meth:`add_mask_logits`) at image size, by the mask head's
-        ``predict_by_feat``; the boxes are copied, not rescaled in place."""
+        """Binary masks of the context's instances at image size, by the
+        mask head's ``predict_by_feat``; the boxes are copied, not rescaled
+        in place."""
+        instances = self.instances()
         results = [
             InstanceData(
                 bboxes=i.bboxes.clone(), labels=i.labels, scores=i.scores)
             for i in instances
         ]
         cfg = self.roi_head.test_cfg
-        if self.mask_preds is None:
+        if self._mask_preds is None:
             return empty_instances(
                 batch_img_metas,
                 self.x[0].device,
@@ -117,7 +135,7 @@ class MaskBranch:
                 instance_results=results,
                 mask_thr_binary=cfg.mask_thr_binary)
         return self.roi_head.mask_head.predict_by_feat(
-            mask_preds=self.mask_preds.split([len(i) for i in instances]),
+            mask_preds=self._mask_preds.split([len(i) for i in instances]),
             results_list=results,
             batch_img_metas=batch_img_metas,
             rcnn_test_cfg=cfg,
@@ -126,29 +144,16 @@ class MaskBranch:
 
 def _context(x: Tuple[Tensor, ...], proposals: InstanceList,
              rpn_feats: Tuple[Tensor, ...], roi_head: nn.Module,
-             instances) -> FGContext:
-    """An FGContext whose instances (a thunk) get mask logits on first
-    read."""
-    masks = MaskBranch(roi_head, x)
-    box_masks = MaskBranch(roi_head, x)  # other boxes: own mask_preds
-    context = None
-
-    def with_logits() -> InstanceList:
-        return masks.add_mask_logits(instances())
-
-    def paste(batch_img_metas: List[dict], rescale: bool) -> InstanceList:
-        return masks.paste(context.instances, batch_img_metas, rescale)
-
-    context = FGContext(
-        feats=x,
-        proposals=[
-            InstanceData(bboxes=p.bboxes, scores=p.scores) for p in proposals
-        ],
-        rpn_feats=rpn_feats,
-        instances=with_logits,
-        add_mask_logits=box_masks.add_mask_logits,
-        paste_masks=paste)
-    return context
+             instances: Callable[[], InstanceList]) -> FGContext:
+    """An FGContext whose instances get mask logits on first read."""
+    masks = MaskBranch(roi_head, x, instances)
+    return FGContext(
+        x,
+        [InstanceData(bboxes=p.bboxes, scores=p.scores) for p in proposals],
+        rpn_feats,
+        masks.instances,
+        add_mask_logits=MaskBranch(roi_head, x, list).add_mask_logits,
+        paste_masks=masks.paste)
 
 
 def train_context(roi_head: nn.Module, x: Tuple[Tensor, ...],
