@@ -221,13 +221,12 @@ class Report:
 class DataCheckError(ValueError):
     """A dataset failed its check; the message is the report."""
 
-    def __init__(self, reports: List[Report]):
+    def __init__(self, reports: List[Report], what: str = (
+            'the dataset has errors (run `panoptic-zoo check-data` for the '
+            'full check; --skip-data-check skips this)')):
         self.reports = reports
         bad = [r for r in reports if not r.ok]
-        super().__init__(
-            'the dataset has errors (run `panoptic-zoo check-data` for the '
-            'full check; --skip-data-check skips this):\n' +
-            '\n'.join(r.text() for r in bad))
+        super().__init__(f'{what}:\n' + '\n'.join(r.text() for r in bad))
 
 
 def dump_json(reports: List[Report], path: str) -> None:
