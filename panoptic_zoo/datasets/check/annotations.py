@@ -7,7 +7,7 @@ whose fields are sound, a :class:`PixelTask` for :mod:`.pixels`.
 import numbers
 from collections import Counter
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 from .problems import Problem
 
@@ -268,6 +268,9 @@ def check_annotations(
             tasks.append(PixelTask(image_id, img['file_name'],
                                    img['height'], img['width'],
                                    ann['file_name'], segments))
+    if metainfo and metainfo.get('classes'):
+        problems += _unlabelled_categories(lists['annotations'], categories,
+                                           set(metainfo['classes']), path)
     for image_id, img in images.items():
         if image_id not in annotated:
             problems.append(Problem(
@@ -277,12 +280,16 @@ def check_annotations(
     return problems, tasks, num_segments
 
 
-def thing_flags(data) -> dict:
-    """Category id to isthing, for what :func:`check_annotations` found
-    sound."""
-    return {c['id']: c['isthing'] for c in data.get('categories', [])
-            if isinstance(c, dict) and 'id' in c}
-
-
-def segment_ids(segments: Sequence[dict]) -> List[int]:
-    return [s['id'] for s in segments]
+def _unlabelled_categories(anns, categories, classes, path):
+    """Categories used by segments but absent from the classes."""
+    used = Counter()
+    for ann in anns:
+        segments = ann.get('segments_info') if isinstance(ann, dict) else []
+        for seg in segments if isinstance(segments, list) else []:
+            cat_id = seg.get('category_id') if isinstance(seg, dict) else None
+            if _is_int(cat_id) and cat_id in categories and \
+                    categories[cat_id]['name'] not in classes:
+                used[cat_id] += 1
+    return [Problem('category-not-a-class', path,
+                    f'category {cat_id} ({categories[cat_id]["name"]!r}) has '
+                    f'{n} segments') for cat_id, n in sorted(used.items())]

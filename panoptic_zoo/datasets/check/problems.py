@@ -35,6 +35,10 @@ KINDS: Dict[str, tuple] = {
                              'thing/stuff',
                              "make metainfo.thing_classes the JSON's "
                              'isthing=1 categories'),
+    'category-not-a-class': (ERROR, 'segments use a JSON category that is '
+                             "not in the config's metainfo.classes",
+                             'add the class to metainfo or drop its '
+                             'segments'),
     'class-order': (ERROR, "the JSON lists the classes in another order "
                     "than metainfo (mmdet's CocoPanopticDataset labels by "
                     'JSON order)',

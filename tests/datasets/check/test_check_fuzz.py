@@ -4,6 +4,7 @@ import json
 import random
 
 from panoptic_zoo.datasets.check import KINDS
+from panoptic_zoo.datasets.synthetic import SYNTHETIC_METAINFO as META
 
 
 def _nodes(value, path=()):
@@ -49,7 +50,8 @@ def test_fuzzed_json_gives_only_documented_problems(broken):
     for _ in range(120):
         text = _mutate(rng, original, broken.data)
         broken.ann_file.write_text(text, encoding='latin-1')
-        report = broken.check(jobs=1)  # must not raise
+        # must not raise; half the time also against the classes
+        report = broken.check(jobs=1, metainfo=rng.choice([None, META]))
         assert set(report.counts) <= set(KINDS)
         kinds_seen |= set(report.counts)
         try:
