@@ -53,15 +53,18 @@ def _image_size(path: str, task: PixelTask) -> Tuple[list, tuple]:
 
 
 def read_png_ids(path: str) -> Tuple[np.ndarray, str]:
-    """Decode a panoptic PNG into ``(H, W)`` int64 ids and its mode.
+    """Decode a panoptic PNG into ``(H, W)`` uint32 ids and its mode.
+
+    ``R + 256 G + 256^2 B`` is the little-endian uint32 read of an RGBA
+    pixel less its A byte: one conversion instead of three int64 passes.
 
     Raises:
         OSError, ValueError, ...: The file cannot be decoded.
     """
     with Image.open(path) as img:
         mode = img.mode
-        rgb = np.asarray(img.convert('RGB'), dtype=np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2], mode
+        rgba = np.asarray(img.convert('RGBA'))
+    return rgba.view('<u4')[..., 0] & 0xFFFFFF, mode
 
 
 def segment_stats(ids: np.ndarray) -> dict:
