@@ -38,6 +38,7 @@ class CocoPanopticDataset(MMDetCocoPanopticDataset):
     COCOAPI = MetainfoOrderCOCOPanoptic
     #: read by the pre-run check: JSON category order does not matter
     LABELS_IN_METAINFO_ORDER = True
+    _png_of = None  # image id -> PNG file name, while loading
 
     def load_data_list(self):
         self._png_of = None

@@ -53,8 +53,8 @@ def _check_categories(cats, path) -> Tuple[dict, List[Problem]]:
         if cat['id'] in by_id:
             problems.append(Problem(
                 'category-duplicate-id', path,
-                f'category id {cat["id"]} is used by {by_id[cat["id"]]["name"]!r} '
-                f'and {cat["name"]!r}'))
+                f'category id {cat["id"]} is used by '
+                f'{by_id[cat["id"]]["name"]!r} and {cat["name"]!r}'))
             continue
         by_id[cat['id']] = cat
         names[cat['name']] += 1

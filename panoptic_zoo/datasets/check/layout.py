@@ -3,13 +3,12 @@
 Three layouts are found without options (``ROOT`` as users download or
 convert it), any other through explicit paths:
 
-=============  ==========================================  ==================
-layout         JSON and PNG folder                         images
-=============  ==========================================  ==================
-COCO           ``annotations/panoptic_{split}2017[.json]``  ``{split}2017/``
-Cityscapes     ``gtFine/cityscapes_panoptic_{split}[.json]``  ``leftImg8bit/{split}/``
-ADE20K         ``ade20k_panoptic_{split}[.json]``            ``images/{training,validation}/``
-=============  ==========================================  ==================
+* COCO: ``annotations/panoptic_<split>2017.json`` and PNG folder of that
+  name, images in ``<split>2017/``;
+* Cityscapes: ``gtFine/cityscapes_panoptic_<split>.json`` and folder,
+  images in ``leftImg8bit/<split>/<city>/``;
+* ADE20K: ``ade20k_panoptic_<split>.json`` and folder, images in
+  ``images/training/`` or ``images/validation/``.
 """
 import glob
 import os.path as osp

@@ -4,13 +4,14 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from panoptic_zoo.evaluation.pq_files import pq_compute
-from panoptic_zoo.registry import DATASETS
-from panoptic_zoo.testing import config_path, tiny_synthetic_config
 from panoptic_zoo.datasets.convert import (convert_ade20k,
                                            convert_cityscapes)
 from panoptic_zoo.datasets.synthetic_sources import (make_ade20k_source,
                                                      make_cityscapes_source)
+from panoptic_zoo.engine.launch import set_data_root
+from panoptic_zoo.evaluation.pq_files import pq_compute
+from panoptic_zoo.registry import DATASETS
+from panoptic_zoo.testing import config_path, tiny_synthetic_config
 
 LAYOUTS = dict(
     cityscapes=(make_cityscapes_source, convert_cityscapes, (8, 11)),
@@ -28,7 +29,6 @@ def converted(request, tmp_path_factory):
 def _base(layout, root):
     cfg = Config.fromfile(config_path(
         f'_base_/datasets/{layout}_panoptic_synthetic.py'))
-    from panoptic_zoo.engine.launch import set_data_root
     set_data_root(cfg, root)
     return cfg
 
