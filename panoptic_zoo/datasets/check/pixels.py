@@ -16,16 +16,21 @@ from .problems import Problem
 def resolve_image(img_dir: str, file_name: str) -> str:
     """Path of an image named in the JSON.
 
-    Cityscapes' ``createPanopticImgs`` writes bare file names
-    (``aachen_000000_000019_leftImg8bit.png``) while the images sit in
-    per-city folders (``leftImg8bit/train/aachen/``): a bare name that is
-    not found directly is looked up in the folder named by its prefix.
+    Cityscapes panoptic JSONs name images bare while they sit in per-city
+    folders (``leftImg8bit/train/aachen/``): a bare name that is not found
+    directly is looked up in the folder named by its prefix. The official
+    ``createPanopticImgs`` also names them ``*_gtFine_leftImg8bit.png``,
+    a file that does not exist: that is read as ``*_leftImg8bit.png``.
     """
     path = osp.join(img_dir, file_name)
     if osp.exists(path) or '/' in file_name or '_' not in file_name:
         return path
-    in_city = osp.join(img_dir, file_name.split('_', 1)[0], file_name)
-    return in_city if osp.exists(in_city) else path
+    name = file_name.replace('_gtFine_leftImg8bit.', '_leftImg8bit.')
+    for candidate in (osp.join(img_dir, name),
+                      osp.join(img_dir, name.split('_', 1)[0], name)):
+        if osp.exists(candidate):
+            return candidate
+    return path
 
 
 def _image_size(path: str, task: PixelTask) -> Tuple[list, tuple]:

@@ -10,6 +10,11 @@ of cityscapesScripts' ``createPanopticImgs``:
 * the image id is ``<city>_<seq>_<frame>``, the image file name the bare
   ``*_leftImg8bit.png`` name, the PNG ``*_gtFine_panoptic.png``.
 
+Checked against the official script on the same tree: annotations,
+categories and PNGs are identical; only the image file names differ, the
+official ones being ``*_gtFine_leftImg8bit.png`` (a file that does not
+exist; :func:`~panoptic_zoo.datasets.check.resolve_image` reads both).
+
 Output: ``DST/cityscapes_panoptic_<split>[_trainId].json`` and the PNG
 folder of the same name, DST being ``SRC/gtFine`` by default (the layout
 detectron2 and ``check-data`` expect).

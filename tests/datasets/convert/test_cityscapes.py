@@ -102,3 +102,16 @@ def test_missing_source_is_named(tmp_path):
         convert_cityscapes(str(tmp_path))
     assert not any(tmp_path.iterdir()) or not list(
         tmp_path.glob('gtFine/*.json'))
+
+
+def test_image_names_of_the_official_script_resolve(converted):
+    """createPanopticImgs names images ``*_gtFine_leftImg8bit.png``."""
+    from panoptic_zoo.datasets.check import resolve_image
+    src = converted[0]
+    img_dir = str(src / 'leftImg8bit' / 'val')
+    stem = converted[1]['val'][0][0]['image_id']
+    want = f'{img_dir}/frankfurt/{stem}_leftImg8bit.png'
+    assert resolve_image(img_dir, f'{stem}_leftImg8bit.png') == want
+    assert resolve_image(img_dir, f'{stem}_gtFine_leftImg8bit.png') == want
+    # a name that exists nowhere stays as given, for the error message
+    assert resolve_image(img_dir, 'x_y.png') == f'{img_dir}/x_y.png'
