@@ -22,8 +22,7 @@ from .convert.cityscapes_labels import ID_TO_LABEL
 # shape / texture -> Cityscapes label id
 CITYSCAPES_LABEL_OF = dict(circle=24, square=26, triangle=33, cross=29,
                            grass=21, stripes=7, checker=9)
-# shape / texture -> SceneParse150 class (1-based); road and skyscraper
-# share a colour in the ADE20K palette
+# shape / texture -> SceneParse150 class (1-based)
 ADE20K_CLASS_OF = dict(circle=13, square=21, triangle=20, cross=16,
                        grass=10, stripes=7, checker=49)
 _SEMANTIC_TO_INSTANCE = {s: i for i, s in INSTANCE_TO_SEMANTIC.items()}

@@ -11,9 +11,10 @@ the rules of the ADE20K panoptic benchmark (MaskFormer / Mask2Former's
 * category ids are the 0-based class indices 0..149, 100 things and 50
   stuff; the image id is the file stem.
 
-Unlike the reference script, segment ids are unique in every image (its
-generator gives two stuff classes of one colour, road and skyscraper, the
-same id) and reproducible (seeded by the image name).
+Segment ids are those of panopticapi's ``IdGenerator`` there (a stuff
+segment and the first instance of a class take the class colour, further
+instances a colour near it) except that the jitter is seeded by the image
+name: conversions are reproducible.
 
 Output: ``DST/ade20k_panoptic_<split>.json`` and its PNG folder, DST being
 SRC by default (the layout detectron2 and ``check-data`` expect).

@@ -4,7 +4,8 @@
 
 ``(name, isthing, color)`` by category id 0..149 (semantic PNG value - 1);
 names are kept byte for byte (``'window '`` included) so that a JSON made
-by that script loads with this metainfo.
+by that script loads with this metainfo. Colours are that script's palette
+(unique; detectron2's registration gives skyscraper road's colour).
 """
 
 ADE20K_CATEGORIES = (
@@ -56,7 +57,7 @@ ADE20K_CATEGORIES = (
     ('counter', 1, (235, 12, 255)),
     ('sand', 0, (160, 150, 20)),
     ('sink', 1, (0, 163, 255)),
-    ('skyscraper', 0, (140, 140, 140)),
+    ('skyscraper', 0, (140, 140, 200)),
     ('fireplace', 1, (250, 10, 15)),
     ('refrigerator, icebox', 1, (20, 255, 0)),
     ('grandstand, covered stand', 0, (31, 255, 0)),

@@ -40,10 +40,10 @@ def segments_info(ids: np.ndarray, segments: Iterable[dict]) -> List[dict]:
 
 
 class SegmentIds:
-    """Unique segment ids of one image, near the category colour so that
-    PNGs stay viewable (panopticapi's ``IdGenerator`` idea), but seeded by
-    the image name (reproducible) and never reusing a colour: two stuff
-    classes of one colour (ADE20K's road and skyscraper) get two ids."""
+    """Unique segment ids of one image: the category colour first, then
+    colours near it, as panopticapi's ``IdGenerator``, so that PNGs stay
+    viewable; but the jitter is seeded by the image name (reproducible) and
+    no colour is ever reused, stuff included."""
 
     def __init__(self, colors: dict, image_key: str):
         self.colors = colors

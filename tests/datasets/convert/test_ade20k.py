@@ -24,11 +24,13 @@ def test_classes_100_things_50_stuff():
             } == set(meta['thing_classes'])
     assert meta['stuff_classes'][:3] == ('wall', 'building', 'sky')
     assert meta['thing_classes'][:3] == ('bed', 'window ', 'cabinet')
+    colors = [c[2] for c in ADE20K_CATEGORIES]
+    assert len(set(colors)) == 150  # stuff ids are their colours
 
 
 def test_rules_on_hand_made_maps():
     # wall | person instance 1 on a wall pixel | person without instance |
-    # other (0) | road and skyscraper (one colour in the palette)
+    # other (0) | road | skyscraper
     semantic = np.array([[1, 13, 13, 0, 7, 49]], dtype=np.uint8)
     instance = np.zeros((1, 6, 3), dtype=np.uint8)
     instance[0, 1] = (4, 1, 0)  # Instance100 class 4 = person
@@ -36,7 +38,10 @@ def test_rules_on_hand_made_maps():
     cats = {s['id']: s['category_id'] for s in segments}
     assert [cats.get(i) for i in ids[0].tolist()] == [0, 12, None, None, 6,
                                                       48]
-    assert len(set(ids[0, [0, 1, 4, 5]].tolist())) == 4  # all distinct
+    # stuff and a class's first instance take the class colour
+    assert ids[0, [0, 1, 4, 5]].tolist() == [
+        r + 256 * g + 65536 * b
+        for r, g, b in (ADE20K_CATEGORIES[c][2] for c in (0, 12, 6, 48))]
     again, _ = ade20k_segments(semantic, instance, 'img')
     np.testing.assert_array_equal(ids, again)  # reproducible
     instance[0, 2] = (9, 1, 0)  # one instance with two classes
