@@ -74,6 +74,7 @@ def test_gt_against_itself_is_pq_100(converted):
     assert res['All']['pq'] == 1.0 and res['All']['n'] > 0
 
 
+@pytest.mark.slow
 def test_trains_and_evaluates(converted, tmp_path):
     layout, root, _, _, (things, stuff) = converted
     cfg = tiny_synthetic_config(root, str(tmp_path), max_iters=2)
