@@ -28,7 +28,7 @@ from PIL import Image
 
 from .ade20k_classes import (ADE20K_CATEGORIES, INSTANCE_TO_SEMANTIC,
                              panoptic_categories)
-from .writer import SegmentIds, SplitWriter
+from .writer import SegmentIds, SplitWriter, paint_labels
 
 SPLIT_DIRS = {'train': 'training', 'val': 'validation'}
 _COLORS = {i: c[2] for i, c in enumerate(ADE20K_CATEGORIES)}
@@ -48,30 +48,29 @@ def ade20k_segments(semantic: np.ndarray, instance: np.ndarray,
         tuple: ``(ids, segments)``; stuff first (class order), then things
         (instance number order).
     """
-    classes = semantic.astype(np.int64) - 1
+    def stuff_of(value, mask):
+        if value > len(ADE20K_CATEGORIES):
+            raise ValueError(f'semantic value {value} is not a class '
+                             '(0..150)')
+        cat = value - 1
+        return None if cat < 0 or ADE20K_CATEGORIES[cat][1] else cat
+
+    def thing_of(number, mask):
+        if number == 0:
+            return None
+        kinds = np.unique(instance[..., 0][mask]).tolist()
+        if len(kinds) != 1 or kinds[0] not in INSTANCE_TO_SEMANTIC:
+            raise ValueError(
+                f'instance {number} has Instance100 class(es) {kinds} '
+                '(R channel); expected one of 1..100')
+        return INSTANCE_TO_SEMANTIC[kinds[0]] - 1
+
     ids = np.zeros(semantic.shape, dtype=np.int64)
     new_id = SegmentIds(_COLORS, image_key)
     segments = []
-    for cat in np.unique(classes):
-        if cat < 0 or ADE20K_CATEGORIES[cat][1]:
-            continue
-        seg_id = new_id.new(int(cat))
-        ids[classes == cat] = seg_id
-        segments.append(dict(id=seg_id, category_id=int(cat), iscrowd=0))
-    numbers = instance[..., 1]
-    for number in np.unique(numbers):
-        if number == 0:
-            continue
-        mask = numbers == number
-        kinds = np.unique(instance[..., 0][mask])
-        if len(kinds) != 1 or int(kinds[0]) not in INSTANCE_TO_SEMANTIC:
-            raise ValueError(
-                f'instance {number} has Instance100 class(es) '
-                f'{kinds.tolist()} (R channel); expected one of 1..100')
-        cat = INSTANCE_TO_SEMANTIC[int(kinds[0])] - 1
-        seg_id = new_id.new(cat)
-        ids[mask] = seg_id
-        segments.append(dict(id=seg_id, category_id=cat, iscrowd=0))
+    # stuff first, then things pasted over it
+    paint_labels(semantic, stuff_of, new_id, ids, segments)
+    paint_labels(instance[..., 1], thing_of, new_id, ids, segments)
     return ids, segments
 
 

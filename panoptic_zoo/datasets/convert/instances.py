@@ -28,7 +28,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from panoptic_zoo.datasets.check.pixels import resolve_image
-from .writer import SegmentIds, SplitWriter
+from .writer import SegmentIds, SplitWriter, paint_labels
 
 POLICIES = ('fail', 'continue', 'overwrite', 'smaller-on-top')
 
@@ -174,15 +174,13 @@ def _stuff(semantic_dir, image, is_thing, new_id):
     if sem.shape != (image['height'], image['width']):
         raise ValueError(f'{path} is {sem.shape}, image {image["id"]!r} is '
                          f'{image["height"]}x{image["width"]}')
-    ids = np.zeros(sem.shape, dtype=np.int64)
-    segments = []
-    for cat in np.unique(sem).tolist():
-        if cat == 0 or is_thing.get(cat, 0):
-            continue
-        if cat not in is_thing:
+    def category_of(cat, mask):
+        if cat != 0 and cat not in is_thing:
             raise ValueError(f'{path}: value {cat} is not a category id of '
                              'the instances JSON')
-        seg_id = new_id.new(cat)
-        ids[sem == cat] = seg_id
-        segments.append(dict(id=seg_id, category_id=cat, iscrowd=0))
+        return None if cat == 0 or is_thing[cat] else cat
+
+    ids = np.zeros(sem.shape, dtype=np.int64)
+    segments = []
+    paint_labels(sem, category_of, new_id, ids, segments)
     return ids, segments

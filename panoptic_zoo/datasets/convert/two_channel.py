@@ -10,7 +10,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from .writer import SegmentIds, SplitWriter
+from .writer import SegmentIds, SplitWriter, paint_labels
 
 OFFSET = 1000  # panopticapi's: pair value = category * 1000 + instance
 
@@ -18,18 +18,17 @@ OFFSET = 1000  # panopticapi's: pair value = category * 1000 + instance
 def two_channel_segments(png: np.ndarray, categories: dict, new_id):
     """Id map and segments of one two-channel array ``(H, W, >=2)``."""
     pairs = png[..., 0].astype(np.int64) * OFFSET + png[..., 1]
-    ids = np.zeros(pairs.shape, dtype=np.int64)
-    segments = []
-    for value in np.unique(pairs).tolist():
+
+    def category_of(value, mask):
         cat = value // OFFSET
-        if cat == 0:
-            continue
-        if cat not in categories:
+        if cat != 0 and cat not in categories:
             raise ValueError(f'category {cat} (first channel) is not a '
                              'category of the JSON')
-        seg_id = new_id.new(cat)
-        ids[pairs == value] = seg_id
-        segments.append(dict(id=seg_id, category_id=cat, iscrowd=0))
+        return cat or None
+
+    ids = np.zeros(pairs.shape, dtype=np.int64)
+    segments = []
+    paint_labels(pairs, category_of, new_id, ids, segments)
     return ids, segments
 
 

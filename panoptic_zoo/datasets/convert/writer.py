@@ -61,6 +61,29 @@ class SegmentIds:
             color = np.clip(base + self.rng.integers(-30, 31, 3), 0, 255)
 
 
+def paint_labels(labels: np.ndarray, category_of, new_id: 'SegmentIds',
+                 ids: np.ndarray, segments: List[dict]) -> None:
+    """One new segment per distinct value of a label map.
+
+    Args:
+        labels (np.ndarray): ``(H, W)`` integer map.
+        category_of (callable): ``(value, mask) -> category id``, or None
+            for values that are not segments (VOID, classes handled
+            elsewhere); raises ValueError for values it cannot map.
+        new_id (SegmentIds): The image's id allocator.
+        ids (np.ndarray): The id map painted in place.
+        segments (list[dict]): Receives ``dict(id, category_id, iscrowd)``.
+    """
+    for value in np.unique(labels).tolist():
+        mask = labels == value
+        cat = category_of(value, mask)
+        if cat is None:
+            continue
+        seg_id = new_id.new(cat)
+        ids[mask] = seg_id
+        segments.append(dict(id=seg_id, category_id=cat, iscrowd=0))
+
+
 class SplitWriter:
     """Collects one split and writes ``<name>.json`` + ``<name>/*.png``.
 

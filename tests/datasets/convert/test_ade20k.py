@@ -44,6 +44,8 @@ def test_rules_on_hand_made_maps():
         for r, g, b in (ADE20K_CATEGORIES[c][2] for c in (0, 12, 6, 48))]
     again, _ = ade20k_segments(semantic, instance, 'img')
     np.testing.assert_array_equal(ids, again)  # reproducible
+    with pytest.raises(ValueError, match='semantic value 151'):
+        ade20k_segments(np.array([[151]], np.uint8), instance[:, :1], 'img')
     instance[0, 2] = (9, 1, 0)  # one instance with two classes
     with pytest.raises(ValueError, match=r'instance 1 has .*\[4, 9\]'):
         ade20k_segments(semantic, instance, 'img')
