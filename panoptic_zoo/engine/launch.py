@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from panoptic_zoo.datasets.check.config import check_config_data
 from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
 from .checkpoint import allow_mmengine_checkpoints
 
@@ -37,6 +38,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher (use "pytorch" under torchrun)')
+    parser.add_argument(
+        '--skip-data-check',
+        action='store_true',
+        help='start without checking the dataset annotations first')
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +122,8 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.load_from is not None:
         cfg.load_from = args.load_from
+    if not args.skip_data_check:
+        check_config_data(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
@@ -134,6 +141,8 @@ def test(args: argparse.Namespace) -> dict:
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
     cfg.load_from = args.checkpoint
+    if not args.skip_data_check:
+        check_config_data(cfg)
     runner = Runner.from_cfg(cfg)
     return runner.test()
 
