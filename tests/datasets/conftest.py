@@ -5,10 +5,6 @@ from pathlib import Path
 import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: takes more than ~5 s')
-
-
 class Corruptible:
     """A fresh copy of a tiny built-in dataset, and helpers to break it."""
 
