@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from .checkpoint import allow_mmengine_checkpoints
+from .distributed import configure_distributed
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -117,6 +118,7 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    configure_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
@@ -130,6 +132,7 @@ def test(args: argparse.Namespace) -> dict:
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
     cfg.load_from = args.checkpoint
+    configure_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     return runner.test()
 
