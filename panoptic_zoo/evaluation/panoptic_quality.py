@@ -52,8 +52,9 @@ class PanopticQuality(BaseMetric):
             ``{outfile_prefix}.panoptic.json``. Defaults to None.
         num_chunks (int, optional): Image chunks summed separately, as
             ``pq_compute``'s workers; default: the CPU count, as it.
-        collect_device (str): Where ranks gather results. Defaults to
-            ``'cpu'``.
+        collect_device (str): MMEngine's argument, kept for configs:
+            ``evaluate`` gathers the (small) records through the process
+            group whatever it says. Defaults to ``'cpu'``.
         prefix (str, optional): Key prefix; defaults to ``coco_panoptic``.
     """
     default_prefix: Optional[str] = 'coco_panoptic'

@@ -133,8 +133,8 @@ def test_dist_scripts_build_torchrun_commands(tmp_path):
     assert out.stdout.split('\n')[:-1] == [
         '-m', 'torch.distributed.run', '--nnodes=2', '--node-rank=1',
         '--master-addr=10.1.1.1', '--master-port=29555',
-        '--nproc-per-node=4', f'{tools}/train.py', 'cfg.py', '--launcher',
-        'pytorch', '--amp'
+        '--nproc-per-node=4', f'{tools}/train.py', 'cfg.py', '--amp',
+        '--launcher', 'pytorch'
     ]
     env.update(MASTER_PORT='29666')  # wins over mmdet's PORT
     out = subprocess.run(
