@@ -27,11 +27,14 @@ _LAUNCHER_ENV = {
             'OMPI_COMM_WORLD_LOCAL_RANK', 'MASTER_ADDR'),
 }
 _HOW = {
-    'pytorch': 'start it with torchrun (tools/dist_train.sh CONFIG NUM_GPUS, '
+    'pytorch':
+    'start it with torchrun (tools/dist_train.sh CONFIG NUM_GPUS, '
     'or torchrun --nproc-per-node N tools/train.py CONFIG --launcher '
     'pytorch)',
-    'slurm': 'start it with srun (tools/slurm_train.sh)',
-    'mpi': 'start it with mpirun and set MASTER_ADDR',
+    'slurm':
+    'start it with srun (tools/slurm_train.sh)',
+    'mpi':
+    'start it with mpirun and set MASTER_ADDR',
 }
 
 

@@ -223,8 +223,10 @@ class PanopticQuality(BaseMetric):
                 f'appear once in the dataset ({self.ann_file})')
         metrics = [None]
         if is_main_process():
-            metrics = [{(f'{self.prefix}/{k}' if self.prefix else k): v
-                        for k, v in self.compute_metrics(records).items()}]
+            metrics = [{
+                (f'{self.prefix}/{k}' if self.prefix else k): v
+                for k, v in self.compute_metrics(records).items()
+            }]
         broadcast_object_list(metrics)
         return metrics[0]
 

@@ -3,11 +3,12 @@ or alone for the one-process reference).
 
     python dist_worker.py DATA_ROOT OUT_DIR [--gradients] [CONFIG ...]
 
-Each CONFIG (relative to the configs folder) is trained for 2 iterations under DDP with
-``find_unused_parameters=False`` and writes, per config, whether it ran and
-which parameters got no gradient. ``--gradients`` runs one forward/backward
-of Panoptic FPN on two fixed training images and saves the gradients.
-Results go to ``OUT_DIR`` as JSON / ``torch.save`` files, one per rank.
+Each CONFIG (relative to the configs folder, or ``CONTROL``) takes 2
+training steps under DDP with ``find_unused_parameters=False``; the result
+says, per config, whether they ran and which parameters got no gradient.
+``--gradients`` runs one forward/backward of Panoptic FPN on two fixed
+training images and saves the gradients. Results go to ``OUT_DIR`` as JSON /
+``torch.save`` files, one per rank.
 """
 import json
 import os
@@ -63,8 +64,9 @@ def _shrink(cfg, launcher):
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
-    cfg.custom_hooks = [h for h in cfg.custom_hooks
-                        if h['type'] == 'ClassCheckHook']
+    cfg.custom_hooks = [
+        h for h in cfg.custom_hooks if h['type'] == 'ClassCheckHook'
+    ]
     cfg.randomness = dict(seed=0)
     cfg.launcher = launcher
     cfg.env_cfg.dist_cfg.timeout = 300  # a stuck collective fails the test
@@ -79,7 +81,9 @@ def ddp_safety(data_root, out_dir, configs):
     for relative in configs:
         start = time.perf_counter()
         cfg = tiny_synthetic_config(
-            data_root, out_dir, max_iters=2,
+            data_root,
+            out_dir,
+            max_iters=2,
             relative=GRADIENT_CONFIG if relative == CONTROL else relative)
         if relative == CONTROL:
             cfg.model.backbone.out_indices = (0, 1, 2)
@@ -94,6 +98,7 @@ def ddp_safety(data_root, out_dir, configs):
         wrapper = MODEL_WRAPPERS.build(
             cfg.model_wrapper_cfg, default_args=dict(module=model))
         optim_wrapper = build_optim_wrapper(wrapper, cfg.optim_wrapper)
+        wrapper.train()  # as the training loop (norm_eval and the like)
         loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
         batches = iter(loader)
         steps, error = 0, None
@@ -128,7 +133,9 @@ def gradients(data_root, out_dir):
     """
     world = int(os.environ.get('WORLD_SIZE', 1))
     cfg = tiny_synthetic_config(
-        data_root, osp.join(out_dir, f'world{world}'), max_iters=1,
+        data_root,
+        osp.join(out_dir, f'world{world}'),
+        max_iters=1,
         relative=GRADIENT_CONFIG)
     _shrink(cfg, 'pytorch' if world > 1 else 'none')
     loader = cfg.train_dataloader
@@ -155,10 +162,15 @@ def gradients(data_root, out_dir):
     loss.backward()
     torch.save(
         dict(
-            grads={n: p.grad for n, p in module.named_parameters()
-                   if p.grad is not None},
+            grads={
+                n: p.grad
+                for n, p in module.named_parameters() if p.grad is not None
+            },
             img_ids=[s.img_id for s in data['data_samples']],
-            losses={k: float(v.detach()) for k, v in log_vars.items()},
+            losses={
+                k: float(v.detach())
+                for k, v in log_vars.items()
+            },
             world=get_world_size()),
         osp.join(out_dir, f'grads_world{world}_rank{get_rank()}.pt'))
 

@@ -44,16 +44,20 @@ def _free_port():
 def _env(**extra):
     """This checkout first on the path; one thread per process (as
     torchrun's default), so every run computes the same floats."""
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS='1',
-               PYTHON=sys.executable, MASTER_PORT=str(_free_port()))
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(REPO_ROOT),
+        OMP_NUM_THREADS='1',
+        PYTHON=sys.executable,
+        MASTER_PORT=str(_free_port()))
     env['PATH'] = osp.dirname(sys.executable) + os.pathsep + env['PATH']
     env.update(extra)
     return env
 
 
 def _run(cmd, timeout=300, **kwargs):
-    out = subprocess.run(cmd, capture_output=True, text=True,
-                         timeout=timeout, **kwargs)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
     assert out.returncode == 0, (f'{cmd} failed:\n'
                                  f'{out.stdout[-3000:]}\n{out.stderr[-6000:]}')
     return out
@@ -65,7 +69,10 @@ def _torchrun(nproc, *args, **kwargs):
         sys.executable, '-m', 'torch.distributed.run',
         f'--nproc-per-node={nproc}', '--master-addr=127.0.0.1',
         f'--master-port={env["MASTER_PORT"]}', *args
-    ], env=env, cwd=str(REPO_ROOT), **kwargs)
+    ],
+                env=env,
+                cwd=str(REPO_ROOT),
+                **kwargs)
 
 
 def _synthetic_configs():
@@ -88,8 +95,11 @@ def _metrics_json(work_dir):
     assert len(paths) == 1, paths
     with open(paths[0]) as f:
         rows = [json.loads(line) for line in f]
-    return {k: v for r in rows for k, v in r.items()
-            if k.startswith('coco_panoptic/')}
+    return {
+        k: v
+        for r in rows
+        for k, v in r.items() if k.startswith('coco_panoptic/')
+    }
 
 
 @pytest.fixture(scope='module')
@@ -125,7 +135,7 @@ def test_readme_command_trains_on_two_processes(readme_run):
 
 
 def test_two_process_evaluation_equals_one_process(readme_run, synthetic_root,
-                                                  tmp_path):
+                                                   tmp_path):
     """Same checkpoint, 5 images (odd: the sampler pads rank 1 with image 0,
     which must count once): the same PQ to the last bit."""
     _, _, work_dir, iters = readme_run
@@ -138,8 +148,10 @@ def test_two_process_evaluation_equals_one_process(readme_run, synthetic_root,
     ckpt = f'{work_dir}/iter_{iters}.pth'
     _run([
         str(REPO_ROOT / 'tools' / 'dist_test.sh'), cfg, ckpt, '2',
-        '--work-dir', str(tmp_path / 'two'), *args
-    ], env=_env())
+        '--work-dir',
+        str(tmp_path / 'two'), *args
+    ],
+         env=_env())
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as each torchrun process: the same floats
     try:
@@ -147,8 +159,10 @@ def test_two_process_evaluation_equals_one_process(readme_run, synthetic_root,
     finally:
         torch.set_num_threads(threads)
     two, one = (_metrics_json(str(tmp_path / d)) for d in ('two', 'one'))
-    assert set(one) >= {'coco_panoptic/PQ', 'coco_panoptic/SQ',
-                        'coco_panoptic/PQ_th', 'coco_panoptic/PQ_st'}
+    assert set(one) >= {
+        'coco_panoptic/PQ', 'coco_panoptic/SQ', 'coco_panoptic/PQ_th',
+        'coco_panoptic/PQ_st'
+    }
     assert two == one  # exact float equality, every key
     assert one['coco_panoptic/PQ'] > 0, 'a trivial PQ proves nothing'
 
@@ -159,8 +173,15 @@ def worker_run(synthetic_root, tmp_path_factory):
     DDP steps of every zoo _synthetic config."""
     out_dir = str(tmp_path_factory.mktemp('worker'))
     configs = _synthetic_configs()
-    _torchrun(2, WORKER, synthetic_root, out_dir, '--gradients', CONTROL,
-              *configs, timeout=600)
+    _torchrun(
+        2,
+        WORKER,
+        synthetic_root,
+        out_dir,
+        '--gradients',
+        CONTROL,
+        *configs,
+        timeout=600)
     return out_dir, configs
 
 
@@ -197,8 +218,10 @@ def test_two_process_gradients_equal_one_process(worker_run, synthetic_root,
     out_dir, _ = worker_run
     dist_worker.gradients(synthetic_root, str(tmp_path))  # one process
     one = torch.load(tmp_path / 'grads_world1_rank0.pt')
-    ranks = [torch.load(osp.join(out_dir, f'grads_world2_rank{r}.pt'))
-             for r in (0, 1)]
+    ranks = [
+        torch.load(osp.join(out_dir, f'grads_world2_rank{r}.pt'))
+        for r in (0, 1)
+    ]
     assert (one['world'], ranks[0]['world']) == (1, 2)
     assert sorted(one['img_ids']) == \
         sorted(ranks[0]['img_ids'] + ranks[1]['img_ids'])

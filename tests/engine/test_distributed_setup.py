@@ -120,45 +120,60 @@ def test_slurm_on_cpu_opens_gloo_group(clean_env, tmp_path):
 
 def test_dist_scripts_build_torchrun_commands(tmp_path):
     python = _stand_in(tmp_path / 'bin', 'python')
-    env = {
-        k: v
-        for k, v in os.environ.items() if k not in LAUNCH_VARS
-    }
-    env.update(PYTHON=python, NNODES='2', NODE_RANK='1',
-               MASTER_ADDR='10.1.1.1', PORT='29555')
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
+    env.update(
+        PYTHON=python,
+        NNODES='2',
+        NODE_RANK='1',
+        MASTER_ADDR='10.1.1.1',
+        PORT='29555')
     tools = REPO_ROOT / 'tools'
     out = subprocess.run(
         [str(tools / 'dist_train.sh'), 'cfg.py', '4', '--amp'],
-        env=env, capture_output=True, text=True, check=True)
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True)
     assert out.stdout.split('\n')[:-1] == [
         '-m', 'torch.distributed.run', '--nnodes=2', '--node-rank=1',
-        '--master-addr=10.1.1.1', '--master-port=29555',
-        '--nproc-per-node=4', f'{tools}/train.py', 'cfg.py', '--amp',
-        '--launcher', 'pytorch'
+        '--master-addr=10.1.1.1', '--master-port=29555', '--nproc-per-node=4',
+        f'{tools}/train.py', 'cfg.py', '--amp', '--launcher', 'pytorch'
     ]
     env.update(MASTER_PORT='29666')  # wins over mmdet's PORT
-    out = subprocess.run(
-        [str(tools / 'dist_test.sh'), 'cfg.py', 'w.pth', '2'],
-        env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([str(tools / 'dist_test.sh'), 'cfg.py', 'w.pth', '2'],
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         check=True)
     assert '--master-port=29666' in out.stdout.split('\n')
     assert out.stdout.split('\n')[-6:-1] == [
         f'{tools}/test.py', 'cfg.py', 'w.pth', '--launcher', 'pytorch'
     ]
     bad = subprocess.run([str(tools / 'dist_test.sh'), 'cfg.py', 'w.pth'],
-                         env=env, capture_output=True, text=True)
+                         env=env,
+                         capture_output=True,
+                         text=True)
     assert bad.returncode == 2 and 'usage:' in bad.stderr
 
 
 def test_slurm_script_builds_srun_command(tmp_path):
     bin_dir = tmp_path / 'bin'
     _stand_in(bin_dir, 'srun')
-    env = dict(os.environ, PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
-               GPUS='16', PYTHON='python3', SRUN_ARGS='--qos=high --exclusive')
+    env = dict(
+        os.environ,
+        PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
+        GPUS='16',
+        PYTHON='python3',
+        SRUN_ARGS='--qos=high --exclusive')
     tools = REPO_ROOT / 'tools'
     out = subprocess.run([
         str(tools / 'slurm_train.sh'), 'gpu', 'pfpn', 'cfg.py', 'work',
         '--resume'
-    ], env=env, capture_output=True, text=True, check=True)
+    ],
+                         env=env,
+                         capture_output=True,
+                         text=True,
+                         check=True)
     assert out.stdout.split('\n')[:-1] == [
         '-p', 'gpu', '--job-name=pfpn', '--gres=gpu:8', '--ntasks=16',
         '--ntasks-per-node=8', '--cpus-per-task=5', '--kill-on-bad-exit=1',

@@ -123,8 +123,9 @@ def test_sampler_padding_counts_once(synthetic_root, monkeypatch):
         assert ranks[0].evaluate(5) == expected
     metric = _metric(synthetic_root)
     metric.process({}, samples + samples[:1])  # image id listed twice
-    with pytest.raises(ValueError, match='6 images of the dataset have 5 '
-                       'distinct img_id'):
+    with pytest.raises(
+            ValueError, match='6 images of the dataset have 5 '
+            'distinct img_id'):
         metric.evaluate(6)
 
 
