@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 from panoptic_zoo.datasets.check.config import check_config_data
 from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
 from .checkpoint import allow_mmengine_checkpoints
+from .distributed import configure_distributed
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +129,7 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    configure_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
@@ -143,6 +145,7 @@ def test(args: argparse.Namespace) -> dict:
     cfg.load_from = args.checkpoint
     if not args.skip_data_check:
         check_config_data(cfg)
+    configure_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     return runner.test()
 
