@@ -115,6 +115,7 @@ def _grad_norm(module):
 
 
 @pytest.mark.parametrize('relative', [FULL, MIX_SYN])
+@pytest.mark.slow
 def test_synthetic_trains_and_predicts(relative, synthetic_root, tmp_path):
     cfg = tiny_synthetic_config(synthetic_root, str(tmp_path), 1, relative)
     # Fewer RoIs: the GN 4conv box head dominates a CPU step.
