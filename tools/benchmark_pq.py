@@ -8,7 +8,7 @@ Example::
 """
 import argparse
 
-from panoptic_zoo.evaluation.pq_benchmark import run_benchmark
+from panoptic_zoo.benchmark.pq import run_benchmark
 
 
 def parse_args():

@@ -10,7 +10,7 @@ import argparse
 
 import torch
 
-from panoptic_zoo.ops.roi_upsample_benchmark import (benchmark_roi_upsample,
+from panoptic_zoo.benchmark.roi_upsample import (benchmark_roi_upsample,
                                                      format_results)
 
 

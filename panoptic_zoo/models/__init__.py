@@ -6,7 +6,7 @@ from .segmentors import *  # noqa: F401,F403
 from .dense_heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .roi_extractors import *  # noqa: F401,F403
-from .roi_heads import *  # noqa: F401,F403
+from .bbox_heads import *  # noqa: F401,F403
 from .mask_heads import *  # noqa: F401,F403
 from .semantic_heads import *  # noqa: F401,F403
 from .fusion_heads import *  # noqa: F401,F403

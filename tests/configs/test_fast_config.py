@@ -10,8 +10,8 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 from panoptic_zoo.models.fusion_heads import SyncFreeHeuristicFusionHead
-from panoptic_zoo.models.roi_heads import (SyncFreeFCNMaskHead,
-                                          TopKNMSShared2FCBBoxHead)
+from panoptic_zoo.models.bbox_heads import TopKNMSShared2FCBBoxHead
+from panoptic_zoo.models.mask_heads import SyncFreeFCNMaskHead
 from panoptic_zoo.models.task_modules import (CachedAnchorGenerator,
                                              DeviceRandomSampler,
                                              SyncFreeMaxIoUAssigner)

@@ -11,7 +11,7 @@ from mmdet.evaluation.functional import INSTANCE_OFFSET
 from panopticapi.evaluation import pq_compute
 
 from panoptic_zoo.datasets.synthetic import SYNTHETIC_METAINFO
-from panoptic_zoo.evaluation.pq_benchmark import perturb_prediction
+from panoptic_zoo.benchmark.pq import perturb_prediction
 from panoptic_zoo.evaluation import panoptic_quality
 from panoptic_zoo.evaluation.pq_files import read_id_map
 from panoptic_zoo.registry import METRICS

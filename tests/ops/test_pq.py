@@ -172,7 +172,7 @@ def test_states_merge_like_panopticapi_workers():
 
 def _perturbed(root, split, seed):
     """GT of the built-in dataset and perturbed predictions, as tensors."""
-    from panoptic_zoo.evaluation.pq_benchmark import perturb_prediction
+    from panoptic_zoo.benchmark.pq import perturb_prediction
     from panoptic_zoo.evaluation.pq_files import read_id_map
     ann_dir = osp.join(root, 'annotations')
     with open(osp.join(ann_dir, f'panoptic_{split}2017.json')) as f:
@@ -230,7 +230,7 @@ def test_batched_equals_per_image_on_the_builtin_dataset(
 def test_in_memory_equals_panopticapi(synthetic_root, tmp_path):
     from panopticapi.evaluation import pq_compute
 
-    from panoptic_zoo.evaluation.pq_benchmark import write_panoptic
+    from panoptic_zoo.benchmark.pq import write_panoptic
     cats, data = _perturbed(synthetic_root, 'train', seed=2)
     gts, gt_segs, preds, pred_segs = zip(*data)
     # The split has crowd regions and VOID, so every rule is exercised.

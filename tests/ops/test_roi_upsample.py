@@ -215,7 +215,7 @@ def test_cuda_matches_cpu(normalize, monkeypatch):
 
 
 def test_benchmark_runs_on_cpu():
-    from panoptic_zoo.ops.roi_upsample_benchmark import (
+    from panoptic_zoo.benchmark.roi_upsample import (
         benchmark_roi_upsample, format_results)
     res = benchmark_roi_upsample(
         num_rois=8,

@@ -6,7 +6,7 @@ from mmengine.model import normal_init
 from torch import Tensor, nn
 
 from panoptic_zoo.registry import MODELS
-from ..roi_heads.adaptive_fcn_mask_head import AdaptiveFCNMaskHead
+from .adaptive_fcn_mask_head import AdaptiveFCNMaskHead
 
 
 @MODELS.register_module()

@@ -6,7 +6,7 @@ from mmcv.cnn import ConvModule
 from mmcv.ops import RoIAlign
 
 from panoptic_zoo.models.roi_extractors import AdaptiveRoIExtractor
-from panoptic_zoo.models.roi_heads import PerLevelFusion
+from panoptic_zoo.models.layers import PerLevelFusion
 from panoptic_zoo.registry import MODELS
 
 STRIDES = [4, 8, 16, 32]

@@ -11,7 +11,7 @@ import torch
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmengine.config import ConfigDict
 
-from panoptic_zoo.models.roi_heads import TopKNMSShared2FCBBoxHead
+from panoptic_zoo.models.bbox_heads import TopKNMSShared2FCBBoxHead
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing.nms_calls import counting_nms_calls
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from mmdet.models.roi_heads.mask_heads import FCNMaskHead
 
-from panoptic_zoo.models.roi_heads import AdaptiveFCNMaskHead
+from panoptic_zoo.models.mask_heads import AdaptiveFCNMaskHead
 from panoptic_zoo.registry import MODELS
 
 C, K, L = 8, 3, 4

@@ -16,11 +16,11 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks, mask_target
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from panoptic_zoo.models.mask_heads import FCFusionMaskHead
-from panoptic_zoo.models.roi_heads import (AdaptiveFCNMaskHead,
-                                           SyncFreeFCNMaskHead,
-                                           device_mask_targets)
-from panoptic_zoo.models.roi_heads.device_mask_targets import upload_masks
+from panoptic_zoo.models.mask_heads import (AdaptiveFCNMaskHead,
+                                            FCFusionMaskHead,
+                                            SyncFreeFCNMaskHead,
+                                            device_mask_targets)
+from panoptic_zoo.models.mask_heads.device_mask_targets import upload_masks
 from panoptic_zoo.registry import MODELS, TASK_UTILS
 from panoptic_zoo.testing import HostSyncCounter
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 
-from panoptic_zoo.models.roi_heads import AdaptiveConvFCBBoxHead
+from panoptic_zoo.models.bbox_heads import AdaptiveConvFCBBoxHead
 from panoptic_zoo.registry import MODELS
 
 C, K, L = 8, 3, 4

@@ -16,7 +16,8 @@ import torch
 from PIL import Image
 
 from panoptic_zoo.ops import pq as pq_ops
-from .pq_files import evaluate_images, pq_compute, segment_table
+from panoptic_zoo.evaluation.pq_files import (evaluate_images, pq_compute,
+                                             segment_table)
 
 ACTIONS = ('keep', 'shift', 'merge', 'split', 'wrong_class', 'missing')
 ACTION_P = (0.45, 0.2, 0.08, 0.08, 0.09, 0.1)

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
 from .device_mask_targets import DeviceMaskTargetsMixin
-from .per_level_fusion import PerLevelFusion
+from ..layers import PerLevelFusion
 
 
 @MODELS.register_module()

@@ -3,7 +3,7 @@ from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
-from .per_level_fusion import PerLevelFusion
+from ..layers import PerLevelFusion
 from .topk_nms_bbox_head import TopKNMSBBoxHeadMixin
 
 

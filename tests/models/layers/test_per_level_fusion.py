@@ -4,7 +4,7 @@ import torch
 from mmcv.cnn import ConvModule
 from torch import nn
 
-from panoptic_zoo.models.roi_heads import PerLevelFusion
+from panoptic_zoo.models.layers import PerLevelFusion
 
 
 def test_from_layer_gives_independent_weights():

@@ -12,7 +12,7 @@ import torch
 from mmcv.ops import roi_align
 from torch import Tensor
 
-from .roi_upsample import roi_upsample
+from panoptic_zoo.ops.roi_upsample import roi_upsample
 
 
 def make_rois(num_rois: int, num_imgs: int, map_size: tuple, stride: int,
