@@ -9,9 +9,8 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from .checkpoint import allow_mmengine_checkpoints
+from . import preflight
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +51,13 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 def add_test_args(parser: argparse.ArgumentParser) -> None:
     add_common_args(parser)
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file or URL')
+    parser.add_argument(
+        '--out', help='write every prediction as COCO panoptic PNGs + JSON '
+        'to this folder')
+    parser.add_argument(
+        '--show-dir', help='write image | ground truth | prediction '
+        'pictures (with per-image PQ) to this folder')
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -69,6 +74,8 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         while 'dataset' in dataset and 'data_root' not in dataset:
             dataset = dataset['dataset']  # wrappers (RepeatDataset, ...)
         dataset['data_root'] = data_root
+        if 'data_root' in cfg:  # so the saved config records it
+            cfg.data_root = data_root
         evaluator = cfg.get(f'{split}_evaluator')
         if split == 'train' or not evaluator:
             continue
@@ -103,12 +110,14 @@ def load_config(config: str,
     return cfg
 
 
-def train(args: argparse.Namespace) -> Runner:
+def train(args: argparse.Namespace):
     """Train a model from parsed ``add_train_args`` arguments."""
-    allow_mmengine_checkpoints()
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
+    preflight.check_data_root(cfg)
+    preflight.adapt_log_interval(cfg)
     if args.amp:
+        preflight.check_amp()
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.load_from is not None:
@@ -117,20 +126,22 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
-    runner = Runner.from_cfg(cfg)
+    runner = preflight.build_runner(cfg)
     runner.train()
     return runner
 
 
 def test(args: argparse.Namespace) -> dict:
     """Evaluate a checkpoint from parsed ``add_test_args`` arguments."""
-    allow_mmengine_checkpoints()
-    if not osp.isfile(args.checkpoint):
+    if not (osp.isfile(args.checkpoint) or preflight.is_url(args.checkpoint)):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
+    preflight.check_data_root(cfg, splits=('test', ))
+    preflight.add_outputs(cfg, getattr(args, 'out', None),
+                          getattr(args, 'show_dir', None))
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
+    runner = preflight.build_runner(cfg)
     return runner.test()
 
 
