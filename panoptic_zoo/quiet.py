@@ -10,6 +10,7 @@
 - :func:`versions_line` names the versions of everything a run depends on.
 """
 import logging
+import re
 import warnings
 
 # (message regex, category) of the warnings hidden.
@@ -21,10 +22,16 @@ QUIET_WARNINGS = (
     (r'"HardDiskBackend" is the alias of "LocalBackend"', UserWarning),
 )
 
-# Starts of log messages that go to the log file but not to the console.
-FILE_ONLY = ('Config:', 'Hooks will be executed in the following order',
-             '\n------------------------------------------------------------'
-             '\nSystem environment:', 'Distributed launcher', '\n---------')
+# Log messages that go to the log file but not to the console: the
+# environment block, config dump, hook table, per-batch evaluation lines
+# (the progress bar shows those; the metrics line is kept), and MMEngine's
+# deprecation notices that mmdet's own loaders trigger.
+FILE_ONLY = re.compile(
+    r'^(Config:|Hooks will be executed in the following order|\n-{20}|'
+    r'Distributed training is not used|'
+    r'Iter\((val|test)\) \[\d+/\d+\]\s+eta:|'
+    r'"FileClient" will be deprecated|'
+    r'"HardDiskBackend" is the alias of "LocalBackend")')
 
 
 def quiet_library_warnings() -> None:
@@ -38,8 +45,7 @@ class ConsoleFilter(logging.Filter):
     records and clear the progress bar before any other record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        if any(message.startswith(start) for start in FILE_ONLY):
+        if FILE_ONLY.match(str(record.msg)):
             return False
         from .progress import clear_active
         clear_active()
@@ -72,8 +78,10 @@ def versions_line() -> str:
         except metadata.PackageNotFoundError:
             parts.append(f'{dist} (not installed)')
     cuda = torch.version.cuda
-    parts.append(f'torch {torch.__version__}' +
-                 (f' (CUDA {cuda})' if cuda else ' (CPU)'))
+    gpus = torch.cuda.device_count() if cuda else 0
+    parts.append(f'torch {torch.__version__}' + (
+        f' (CUDA {cuda}, {gpus} GPU{"s" * (gpus != 1)})' if cuda else
+        ' (CPU build)'))
     from .plugins import plugin_records
     plugins = [
         f'{r.spec.distribution} {r.spec.version}' +

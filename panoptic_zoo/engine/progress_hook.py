@@ -12,13 +12,13 @@ class ProgressBarHook(Hook):
     The logger prints losses every ``interval`` iterations; this bar shows
     where the run is in between, on the main process only. On a terminal
     it is redrawn in place; in a file it is a full line every tenth of the
-    work (:class:`panoptic_zoo.progress.Progress`).
+    work (:class:`panoptic_zoo.progress.Progress`), for evaluations only.
     """
     priority = 'LOW'
 
     def __init__(self) -> None:
         self._bar = None
-        self._training = False
+        self._training = self._tty = False
 
     def _start(self, runner, total: int, desc: str) -> None:
         self._finish()
@@ -33,9 +33,17 @@ class ProgressBarHook(Hook):
             self._bar.close()
             self._bar = None
 
+    def _train_bar(self, runner) -> None:
+        # In a file, the logger's loss lines (with their eta) already show
+        # the training's progress: a bar there would only repeat them.
+        if self._tty:
+            self._start(runner, runner.max_iters - runner.iter, 'train')
+
     def before_train(self, runner) -> None:
+        import sys
+        self._tty = sys.stdout.isatty()
         self._training = True
-        self._start(runner, runner.max_iters - runner.iter, 'train')
+        self._train_bar(runner)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
@@ -55,7 +63,7 @@ class ProgressBarHook(Hook):
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._finish()
         if self._training and runner.iter < runner.max_iters:
-            self._start(runner, runner.max_iters - runner.iter, 'train')
+            self._train_bar(runner)
 
     def before_test_epoch(self, runner) -> None:
         self._start(runner, len(runner.test_loop.dataloader), 'test')
