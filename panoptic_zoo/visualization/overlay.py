@@ -57,12 +57,15 @@ def _font_scale(shape: Tuple[int, int]) -> float:
 
 def _put_label(canvas: np.ndarray, text: str, x: int, y: int,
                background: Color, scale: float) -> None:
-    """``text`` in a filled box whose top-left corner is near (x, y), kept
-    inside the canvas."""
+    """``text`` in a filled box just above (x, y), the top-left corner of
+    an instance's box (inside it when there is no room above), kept inside
+    the canvas, so the label hides as little of the instance as it can."""
     (w, h), base = cv2.getTextSize(text, FONT, scale, 1)
     height, width = canvas.shape[:2]
+    box_h = h + base + 4
+    y = y - box_h if y >= box_h else y
     x = int(np.clip(x, 0, max(width - w - 4, 0)))
-    y = int(np.clip(y, 0, max(height - h - base - 4, 0)))
+    y = int(np.clip(y, 0, max(height - box_h, 0)))
     cv2.rectangle(canvas, (x, y), (x + w + 4, y + h + base + 4), background,
                   -1)
     cv2.putText(canvas, text, (x + 2, y + h + 2), FONT, scale,
@@ -125,6 +128,7 @@ def draw_panoptic(image: np.ndarray,
                   *,
                   scores: Optional[Dict[int, float]] = None,
                   alpha: float = 0.55,
+                  thing_alpha: float = 0.8,
                   labels: bool = True,
                   legend: bool = True,
                   distinct: bool = True) -> np.ndarray:
@@ -138,7 +142,8 @@ def draw_panoptic(image: np.ndarray,
         palette (sequence, optional): The dataset's colours; made distinct
             by :func:`~.palette.class_palette` unless ``distinct=False``.
         scores (dict, optional): Score of each thing instance id.
-        alpha (float): Opacity of the colours.
+        alpha (float): Opacity of the stuff colours.
+        thing_alpha (float): Opacity of the thing instance colours.
         labels (bool): Write class name (+ score) on each thing instance.
         legend (bool): Add the legend of the classes present on the right.
 
@@ -154,7 +159,11 @@ def draw_panoptic(image: np.ndarray,
     colors = (class_palette(num_classes, palette) if distinct else
               [tuple(c) for c in palette])
     color, void = colorize(pan, colors, num_classes)
-    out = image.astype(np.float32) * (1 - alpha) + color * alpha
+    # Things more opaque than stuff: their colour must read as their class
+    # whatever the object's own colour; stuff keeps its texture visible.
+    opacity = np.where(pan >= INSTANCE_OFFSET, thing_alpha,
+                       alpha)[..., None].astype(np.float32)
+    out = image.astype(np.float32) * (1 - opacity) + color * opacity
     out[void] = image[void] * 0.5  # void: the image, dimmed
     out = out.astype(np.uint8)
     scale = _font_scale(pan.shape)

@@ -43,10 +43,23 @@ def _hsv_color(k: int) -> Color:
     return tuple(int(round(c)) for c in rgb)
 
 
+def _far(color: Color, others: Sequence[Color], min_distance: float) -> bool:
+    if not others or min_distance <= 0:
+        return True
+    dist = np.linalg.norm(_lab(others) - _lab([color]), axis=1)
+    return float(dist.min()) >= min_distance
+
+
 def class_palette(num_classes: int,
                   palette: Optional[Sequence[Sequence[int]]] = None,
                   min_distance: float = MIN_DISTANCE) -> List[Color]:
     """``num_classes`` distinct (r, g, b) colours.
+
+    The given colours are kept in class order while they are far from the
+    ones kept before; each other class then gets the first candidate
+    (:data:`CANDIDATES`, then a walk around the hue circle) far from every
+    colour kept or chosen, so a replacement never collides with a class
+    that kept its own colour.
 
     Args:
         num_classes (int): Number of classes (things + stuff).
@@ -59,20 +72,25 @@ def class_palette(num_classes: int,
         list[tuple[int, int, int]]: One colour per class.
     """
     given = [tuple(int(c) for c in color) for color in (palette or [])]
-    chosen: List[Color] = []
+    chosen: List[Optional[Color]] = [None] * num_classes
+    for i in range(min(num_classes, len(given))):
+        kept = [c for c in chosen[:i] if c is not None]
+        if _far(given[i], kept, min_distance):
+            chosen[i] = given[i]
     spare = iter(CANDIDATES)
     walk = 0
     for i in range(num_classes):
-        color = given[i] if i < len(given) else None
-        while color is None or (chosen and min_distance > 0 and float(
-                np.linalg.norm(_lab(chosen) - _lab([color]), axis=1).min()) <
-                                min_distance):
+        if chosen[i] is not None:
+            continue
+        taken = [c for c in chosen if c is not None]
+        while True:
             color = next(spare, None)
             if color is None:  # candidates used up: walk the hue circle
                 color, walk = _hsv_color(walk), walk + 1
-                if walk > 4 * num_classes:  # too many classes to separate
-                    break
-        chosen.append(color)
+            # Too many classes to keep them all apart: accept the colour.
+            if _far(color, taken, min_distance) or walk > 4 * num_classes:
+                break
+        chosen[i] = color
     return chosen
 
 

@@ -44,7 +44,7 @@ def test_overlay_colours_at_known_pixels():
                (0, 200, 250)]
     colors = class_palette(5, palette)
     out = draw_panoptic(image, pan, CLASSES, palette, alpha=0.5,
-                        labels=False)
+                        thing_alpha=0.5, labels=False)
     assert out.shape[0] >= 10 and out.shape[1] > 12  # legend on the right
     blend = lambda c: (0.5 * np.array(c) + 50).astype(np.uint8)  # noqa
     np.testing.assert_array_equal(out[1, 1], blend(colors[3]))  # grass
@@ -54,6 +54,14 @@ def test_overlay_colours_at_known_pixels():
                                   blend(instance_shade(colors[0], 1)))
     np.testing.assert_array_equal(out[3, 4], [255, 255, 255])  # contour
     np.testing.assert_array_equal(out[9, 0], [50, 50, 50])  # void: dimmed
+    # by default things are more opaque (0.8) than stuff (0.55)
+    out = draw_panoptic(image, pan, CLASSES, palette, labels=False)
+    shade = np.array(instance_shade(colors[0], 1), np.float32)
+    np.testing.assert_array_equal(
+        out[4, 5], (0.8 * shade + 0.2 * 100).astype(np.uint8))
+    np.testing.assert_array_equal(
+        out[1, 1], (np.float32(0.55) * np.array(colors[3], np.float32) +
+                    np.float32(0.45) * 100).astype(np.uint8))
 
 
 def test_legend_lists_exactly_the_classes_present():
