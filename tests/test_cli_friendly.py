@@ -33,9 +33,11 @@ def test_version(capsys):
         f'panoptic-zoo {panoptic_zoo.__version__}')
 
 
-def test_help_imports_no_framework():
+@pytest.mark.parametrize('argv', [['--help'], ['train', '--help'],
+                                  ['test', '--help'], ['infer', '--help']])
+def test_help_imports_no_framework(argv):
     code = ('import sys\nfrom panoptic_zoo.cli import build_parser\n'
-            "build_parser(['--help']).format_help()\n"
+            f'build_parser({argv!r}).format_help()\n'
             "print(sorted(m for m in ('torch', 'mmengine', 'mmdet', 'mmcv')"
             ' if m in sys.modules))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,

@@ -8,56 +8,13 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
+# The argument definitions live in a module that imports no framework, so
+# that `panoptic-zoo train --help` is instant; re-exported here.
+from panoptic_zoo.run_args import (add_common_args, add_test_args,  # noqa
+                                   add_train_args)
 from . import preflight
-
-
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--work-dir',
-        help='where logs and checkpoints go (default: '
-        './work_dirs/<config name>)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_cfg.max_iters=100')
-    parser.add_argument(
-        '--data-root',
-        help='dataset root (COCO panoptic layout) replacing the config\'s')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (use "pytorch" under torchrun)')
-
-
-def add_train_args(parser: argparse.ArgumentParser) -> None:
-    add_common_args(parser)
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='resume from this checkpoint, or with no value from the latest '
-        'checkpoint in the work dir')
-    parser.add_argument(
-        '--load-from', help='initialise weights from this checkpoint')
-    parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-
-
-def add_test_args(parser: argparse.ArgumentParser) -> None:
-    add_common_args(parser)
-    parser.add_argument('checkpoint', help='checkpoint file or URL')
-    parser.add_argument(
-        '--out', help='write every prediction as COCO panoptic PNGs + JSON '
-        'to this folder')
-    parser.add_argument(
-        '--show-dir', help='write image | ground truth | prediction '
-        'pictures (with per-image PQ) to this folder')
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
