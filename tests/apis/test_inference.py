@@ -148,3 +148,37 @@ def test_expand_inputs(tmp_path):
         ('v.mp4', 'video', 'v'), ('a.png', 'image', 'a_1')]
     assert len(problems) == 2 and 'missing.jpg' in problems[0]
     assert 'matches no image' in problems[1]
+
+
+def test_checkpoint_from_a_url(tiny_checkpoint, inferencer, tmp_path,
+                               monkeypatch):
+    """The download path MMEngine takes for http(s) checkpoints, served
+    from this machine (no network)."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+    config, ckpt = tiny_checkpoint
+    served = tmp_path / 'served'
+    served.mkdir()
+    shutil.copy(ckpt, served / 'tiny-0123abcd.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f'http://127.0.0.1:{server.server_port}/tiny-0123abcd.pth'
+        loaded = PanopticInferencer(_cfg(config), url, device='cpu')
+    finally:
+        server.shutdown()
+    key = 'backbone.conv1.weight'
+    assert torch.equal(loaded.model.state_dict()[key],
+                       inferencer.model.state_dict()[key])
+    assert list((tmp_path / 'torch_home').rglob('tiny-0123abcd.pth'))
