@@ -109,6 +109,7 @@ def test_saved_config_records_data_root(synthetic_root, tmp_path):
         check_data_root(cfg)
 
 
+@pytest.mark.slow
 def test_broken_pipe_is_quiet():
     proc = subprocess.run(
         f'{sys.executable} -m panoptic_zoo.cli info FPN | head -1',
