@@ -10,7 +10,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
-from PIL import Image
 
 from panoptic_zoo.apis import PanopticInferencer, expand_inputs, run_inference
 from panoptic_zoo.cli import main
