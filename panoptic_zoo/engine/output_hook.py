@@ -121,10 +121,17 @@ class PanopticOutputHook(Hook):
         Image.fromarray(grid).save(osp.join(self.show_dir, f'{stem}.png'))
 
     def after_test_epoch(self, runner, metrics=None) -> None:
+        if self.out_dir:
+            # Every rank wrote its own PNGs; rank 0 lists them all.
+            from mmengine.dist import all_gather_object
+            images = sum(all_gather_object(self._images), [])
+            anns = sum(all_gather_object(self._anns), [])
         if self.out_dir and runner.rank == 0:
+            order = sorted(range(len(anns)), key=lambda k: anns[k]['image_id'])
             path = osp.join(self.out_dir, 'panoptic.json')
             with open(path, 'w') as f:
-                json.dump(dict(images=self._images, annotations=self._anns,
+                json.dump(dict(images=[images[k] for k in order],
+                               annotations=[anns[k] for k in order],
                                categories=self._categories), f)
             runner.logger.info(f'predictions written to {path} and '
                                f'{osp.join(self.out_dir, "panoptic")}/')
