@@ -42,7 +42,8 @@ class Progress:
         self.tty = bool(getattr(self.file, 'isatty', lambda: False)())
         self.period = period
         self.done = 0
-        self.start = self._last = time.perf_counter()
+        self.start = time.perf_counter()
+        self._last = self.start - 1.0  # a terminal shows the first step
         self._next_tenth = 1
         self._drawn = False  # a partial line is on the terminal
         _ACTIVE = self
