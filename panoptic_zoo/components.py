@@ -61,6 +61,35 @@ def resolve_kind(kind: str) -> str:
                      f'{", ".join(kinds)}')
 
 
+def resolve_slot(word: str) -> Optional[str]:
+    """The ``compose`` slot a word names, or None: ``neck``, ``necks``,
+    ``fusion``, ``fusion-head``, ``semantic``, ``semantic_heads``, ..."""
+    from .slots import SLOTS
+    key = word.strip().lower().replace('-', '_')
+    for candidate in (key, key[:-1] if key.endswith('s') else key):
+        for name in (candidate, f'{candidate}_head'):
+            if name in SLOTS:
+                return name
+        if candidate.endswith('_head') and candidate[:-5] in SLOTS:
+            return candidate[:-5]
+    return None
+
+
+def slot_parts(slot: str, origin: Optional[str] = None) -> List[Component]:
+    """Registered models that ``compose --<slot>`` accepts."""
+    from .slots import SLOTS
+    fits = SLOTS[slot].fits
+    out = []
+    for c in list_components('model', origin):
+        try:
+            ok = inspect.isclass(c.obj) and fits(c.obj)
+        except Exception:  # a part whose check itself fails: not listed
+            ok = False
+        if ok:
+            out.append(c)
+    return out
+
+
 def summary(obj: object, width: int = 100) -> str:
     """First sentence of ``obj``'s own docstring, at most ``width`` chars.
 
@@ -265,10 +294,27 @@ def add_list_args(parser: argparse.ArgumentParser) -> None:
         '--origin',
         help='only components of this distribution, e.g. mmdet, '
         'panoptic-zoo or a plugin package')
+    parser.add_argument(
+        '--slot',
+        help='only parts for this compose slot: neck, roi-extractor, '
+        'bbox-head, mask-head, semantic-head, attention, fusion (also '
+        'accepted as KIND: `list neck`)')
 
 
 def run_list(args: argparse.Namespace) -> List[Component]:
-    components = list_components(args.kind, args.origin)
+    slot = args.slot
+    if slot is None and args.kind and args.kind.strip().lower().replace(
+            '-', '_') not in registry_kinds():
+        slot = resolve_slot(args.kind)  # `list neck`: the word compose uses
+    if slot is not None:
+        name = resolve_slot(slot)
+        if name is None:
+            from .slots import SLOTS
+            raise ValueError(f'unknown slot {slot!r}; expected one of: '
+                             f'{", ".join(s.flag for s in SLOTS.values())}')
+        components = slot_parts(name, args.origin)
+    else:
+        components = list_components(args.kind, args.origin)
     print(format_table(components))
     print(f'\n{len(components)} components')
     print('\n'.join(_plugin_lines()))

@@ -16,7 +16,7 @@ def test_subcommands_parse():
 
 
 def test_missing_config_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match='nope.py'):
+    with pytest.raises(SystemExit, match='nope.py'):
         main(['train', str(tmp_path / 'nope.py')])
 
 

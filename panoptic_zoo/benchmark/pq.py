@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from panoptic_zoo.ops import pq as pq_ops
 from panoptic_zoo.evaluation.pq_files import (evaluate_images, pq_compute,
                                              segment_table)
+from panoptic_zoo.ops import pq as pq_ops
+from panoptic_zoo.panoptic_png import id2rgb
 
 ACTIONS = ('keep', 'shift', 'merge', 'split', 'wrong_class', 'missing')
 ACTION_P = (0.45, 0.2, 0.08, 0.08, 0.09, 0.1)
@@ -184,12 +185,6 @@ def perturb_prediction(
             _ellipse(shape, *centre, *rng.uniform(4, 40, 2)),
             int(rng.choice(kinds[1])))
     return pred, _segments(pred, drafts)
-
-
-def id2rgb(id_map: np.ndarray) -> np.ndarray:
-    """``(H, W)`` ids -> ``(H, W, 3)`` uint8, COCO panoptic's encoding."""
-    return np.stack([id_map % 256, id_map // 256 % 256, id_map // 65536],
-                    -1).astype(np.uint8)
 
 
 def write_panoptic(json_path: str, folder: str, image_ids: Sequence[int],

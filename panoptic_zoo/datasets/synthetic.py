@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 from pycocotools import mask as mask_utils
 
+from ..panoptic_png import id2rgb, rgb2id
 from . import synthetic_shapes as shapes
 
 SYNTHETIC_CATEGORIES = [
@@ -69,25 +70,13 @@ _LICENSES = [dict(id=1, name='CC0 1.0',
                   url='https://creativecommons.org/publicdomain/zero/1.0/')]
 
 
-def _rgb2id(color):
-    """COCO panoptic id of an RGB colour: ``R + 256 * G + 256**2 * B``."""
-    return int(color[0]) + 256 * int(color[1]) + 65536 * int(color[2])
-
-
-def _id2rgb(seg_map):
-    """Encode an int id map as the ``(H, W, 3)`` uint8 panoptic PNG."""
-    return np.stack(
-        [seg_map % 256, seg_map // 256 % 256, seg_map // 65536],
-        axis=-1).astype(np.uint8)
-
-
 def _thing_segment_id(rng, color, used):
     """Pick a fresh segment id near the category colour, as panopticapi's
     ``IdGenerator`` does, so that the PNGs are also viewable."""
     while True:
         jittered = np.clip(np.array(color) + rng.integers(-30, 31, 3), 0,
                            255)
-        seg_id = _rgb2id(jittered)
+        seg_id = rgb2id(jittered)
         if seg_id and seg_id not in used:
             used.add(seg_id)
             return seg_id
@@ -155,7 +144,7 @@ def _render_image(rng, size):
         cat = _STUFF[idx]
         mask = regions == region
         canvas[mask] = shapes.texture(cat['name'], rng, size)[mask]
-        seg_id = _rgb2id(cat['color'])
+        seg_id = rgb2id(cat['color'])
         used.add(seg_id)
         seg_map[mask] = seg_id
         segments.append(dict(id=seg_id, category_id=cat['id'], iscrowd=0))
@@ -247,7 +236,7 @@ def _write_split(stage, split, image_ids, size, seed):
         infos = _segments_info(seg_map, segments, min_area)
         stem = f'{image_id:012d}'
         Image.fromarray(rgb).save(img_dir / f'{stem}.jpg', quality=90)
-        Image.fromarray(_id2rgb(seg_map)).save(pan_dir / f'{stem}.png')
+        Image.fromarray(id2rgb(seg_map)).save(pan_dir / f'{stem}.png')
         images.append(
             dict(id=image_id, file_name=f'{stem}.jpg', height=size,
                  width=size, license=1))

@@ -3,6 +3,7 @@ import mmdet.engine  # noqa: F401  (fills the parent registry)
 
 from .checkpoint import allow_mmengine_checkpoints
 from .class_check_hook import ClassCheckHook
+from .output_hook import PanopticOutputHook
 from .picture_hook import PanopticPictureHook
 from .progress_hook import ProgressBarHook
 
@@ -11,6 +12,6 @@ from .progress_hook import ProgressBarHook
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'allow_mmengine_checkpoints', 'ClassCheckHook', 'PanopticPictureHook',
-    'ProgressBarHook'
+    'allow_mmengine_checkpoints', 'ClassCheckHook', 'PanopticOutputHook',
+    'PanopticPictureHook', 'ProgressBarHook'
 ]

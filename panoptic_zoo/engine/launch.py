@@ -8,61 +8,17 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import Config
 
 from panoptic_zoo.datasets.check.config import check_config_data
 from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
-from .checkpoint import allow_mmengine_checkpoints
+from . import preflight
 from .distributed import configure_distributed
 
-
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        'config',
-        help='config file, or a zoo config by name (e.g. '
-        'panoptic-fpn_r18-tiny_fpn_2k_synthetic)')
-    parser.add_argument(
-        '--work-dir',
-        help='where logs and checkpoints go (default: '
-        './work_dirs/<config name>)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_cfg.max_iters=100')
-    parser.add_argument(
-        '--data-root',
-        help='dataset root (COCO panoptic layout) replacing the config\'s')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (use "pytorch" under torchrun)')
-    parser.add_argument(
-        '--skip-data-check',
-        action='store_true',
-        help='start without checking the dataset annotations first')
-
-
-def add_train_args(parser: argparse.ArgumentParser) -> None:
-    add_common_args(parser)
-    parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='resume from this checkpoint, or with no value from the latest '
-        'checkpoint in the work dir')
-    parser.add_argument(
-        '--load-from', help='initialise weights from this checkpoint')
-    parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-
-
-def add_test_args(parser: argparse.ArgumentParser) -> None:
-    add_common_args(parser)
-    parser.add_argument('checkpoint', help='checkpoint file')
+# The argument definitions live in a module that imports no framework, so
+# that `panoptic-zoo train --help` is instant; re-exported here.
+from panoptic_zoo.run_args import (add_common_args, add_test_args,  # noqa
+                                   add_train_args)
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -79,6 +35,8 @@ def set_data_root(cfg: Config, data_root: str) -> None:
         while 'dataset' in dataset and 'data_root' not in dataset:
             dataset = dataset['dataset']  # wrappers (RepeatDataset, ...)
         dataset['data_root'] = data_root
+        if 'data_root' in cfg:  # so the saved config records it
+            cfg.data_root = data_root
         evaluator = cfg.get(f'{split}_evaluator')
         if split == 'train' or not evaluator:
             continue
@@ -113,12 +71,14 @@ def load_config(config: str,
     return cfg
 
 
-def train(args: argparse.Namespace) -> Runner:
+def train(args: argparse.Namespace):
     """Train a model from parsed ``add_train_args`` arguments."""
-    allow_mmengine_checkpoints()
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
+    preflight.check_data_root(cfg)
+    preflight.adapt_log_interval(cfg)
     if args.amp:
+        preflight.check_amp()
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.load_from is not None:
@@ -130,23 +90,25 @@ def train(args: argparse.Namespace) -> Runner:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     configure_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = preflight.build_runner(cfg)
     runner.train()
     return runner
 
 
 def test(args: argparse.Namespace) -> dict:
     """Evaluate a checkpoint from parsed ``add_test_args`` arguments."""
-    allow_mmengine_checkpoints()
-    if not osp.isfile(args.checkpoint):
+    if not (osp.isfile(args.checkpoint) or preflight.is_url(args.checkpoint)):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
+    preflight.check_data_root(cfg, splits=('test', ))
+    preflight.add_outputs(cfg, getattr(args, 'out', None),
+                          getattr(args, 'show_dir', None))
     cfg.load_from = args.checkpoint
     if not args.skip_data_check:
         check_config_data(cfg)
     configure_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = preflight.build_runner(cfg)
     return runner.test()
 
 

@@ -32,33 +32,41 @@ def gt_panoptic_map(data_sample) -> np.ndarray:
 @HOOKS.register_module()
 class PanopticPictureHook(Hook):
     """Save ``image | ground truth | prediction`` rows for the first images
-    of each validation and test run, to ``{work_dir}/vis/{mode}_panoptic.png``.
+    of each validation and test run, to ``{work_dir}/vis/{mode}_panoptic.png``,
+    with class names on the instances and a legend of the classes present.
 
     Args:
-        num_images (int): Rows in the picture. Defaults to 6.
+        num_images (int, optional): Rows in the picture; None draws every
+            image of the run. Defaults to 6.
     """
     priority = 'LOW'
 
-    def __init__(self, num_images: int = 6) -> None:
-        if num_images < 1:
-            raise ValueError(f'num_images must be >= 1, got {num_images}')
+    def __init__(self, num_images: Optional[int] = 6) -> None:
+        if num_images is not None and num_images < 1:
+            raise ValueError(f'num_images must be >= 1 or None (every '
+                             f'image), got {num_images}')
         self.num_images = num_images
         self._rows: List[tuple] = []
 
     def _collect(self, outputs: Sequence) -> None:
         for sample in outputs:
-            if len(self._rows) >= self.num_images:
+            if (self.num_images is not None
+                    and len(self._rows) >= self.num_images):
                 return
             image = mmcv.imread(sample.img_path, channel_order='rgb')
             pred = sample.pred_panoptic_seg.sem_seg[0].cpu().numpy()
-            self._rows.append((image, gt_panoptic_map(sample), pred))
+            self._rows.append((image, gt_panoptic_map(sample), pred,
+                               osp.basename(sample.img_path)))
 
     def _write(self, runner, mode: str) -> Optional[str]:
         rows, self._rows = self._rows, []
         if runner.rank != 0 or not rows:
             return None
         meta = self._meta(runner, mode)
-        grid = panoptic_grid(rows, meta['palette'], len(meta['classes']))
+        grid = panoptic_grid([r[:3] for r in rows],
+                             meta['classes'],
+                             meta.get('palette'),
+                             titles=[r[3] for r in rows])
         path = osp.join(runner.work_dir, 'vis', f'{mode}_panoptic.png')
         mmcv.imwrite(mmcv.rgb2bgr(grid), path)
         runner.logger.info(f'prediction picture written to {path}')

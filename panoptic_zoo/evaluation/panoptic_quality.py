@@ -5,7 +5,6 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
 from mmengine.dist import all_gather_object, broadcast_object_list
@@ -17,6 +16,7 @@ from terminaltables import AsciiTable
 from torch import Tensor
 
 from panoptic_zoo.ops import pq as pq_ops
+from panoptic_zoo.panoptic_png import id2rgb
 from panoptic_zoo.registry import METRICS
 from .pq_files import load_json, read_id_map, segment_table
 
@@ -50,6 +50,10 @@ class PanopticQuality(BaseMetric):
         outfile_prefix (str, optional): Also write the predictions for
             submission: ``{outfile_prefix}.panoptic/*.png`` and
             ``{outfile_prefix}.panoptic.json``. Defaults to None.
+        format_only (bool): Only write the predictions (``outfile_prefix``
+            is then required), no matching and no metrics: for a split
+            without public ground truth (COCO test-dev). ``ann_file`` then
+            needs only ``categories`` (and ``images``). Defaults to False.
         num_chunks (int, optional): Image chunks summed separately, as
             ``pq_compute``'s workers; default: the CPU count, as it.
         collect_device (str): MMEngine's argument, kept for configs:
@@ -65,6 +69,7 @@ class PanopticQuality(BaseMetric):
                  *,
                  classwise: bool = True,
                  outfile_prefix: Optional[str] = None,
+                 format_only: bool = False,
                  num_chunks: Optional[int] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
@@ -73,16 +78,25 @@ class PanopticQuality(BaseMetric):
             raise ValueError('PanopticQuality needs ann_file (the GT '
                              'panoptic JSON) and seg_prefix (its PNG '
                              f'folder), got {ann_file!r} and {seg_prefix!r}')
+        if format_only and not outfile_prefix:
+            raise ValueError('PanopticQuality(format_only=True) writes the '
+                             'predictions only: set outfile_prefix (e.g. '
+                             "test_evaluator.outfile_prefix='work_dirs/"
+                             "pred')")
+        self.format_only = format_only
         gt_json = load_json(ann_file, 'GT JSON')
         self.ann_file, self.seg_prefix = ann_file, seg_prefix
         # panopticapi reads the categories as a dict keyed by id.
         self.categories = list({c['id']: c
                                 for c in gt_json['categories']}.values())
-        self.gt_anns = {a['image_id']: a for a in gt_json['annotations']}
-        self.gt_order = {
-            a['image_id']: i
-            for i, a in enumerate(gt_json['annotations'])
-        }
+        # format_only: an image-info JSON (test-dev) has no annotations.
+        anns = gt_json.get('annotations') or [
+            dict(image_id=im['id'],
+                 file_name=osp.splitext(im['file_name'])[0] + '.png')
+            for im in gt_json.get('images', [])
+        ]
+        self.gt_anns = {a['image_id']: a for a in anns}
+        self.gt_order = {a['image_id']: i for i, a in enumerate(anns)}
         self.classwise = classwise
         self.outfile_prefix = outfile_prefix
         self.num_chunks = num_chunks or multiprocessing.cpu_count()
@@ -142,6 +156,9 @@ class PanopticQuality(BaseMetric):
         """
         maps, gt_maps, pred_rows, gt_segments, img_ids = [], [], [], [], []
         label_of = {c['id']: i for i, c in enumerate(self.categories)}
+        if self.format_only:
+            self._process_format_only(data_samples)
+            return
         for sample in data_samples:
             img_id = sample['img_id']
             if img_id not in self.gt_anns:
@@ -175,6 +192,18 @@ class PanopticQuality(BaseMetric):
                     img_id, maps[b], *pred_rows[b])
             self.results.append(record)
 
+    def _process_format_only(self, data_samples: Sequence[dict]) -> None:
+        for sample in data_samples:
+            img_id = sample['img_id']
+            if img_id not in self.gt_anns:
+                raise KeyError(f'image {img_id} is not in {self.ann_file}')
+            pan, ids, labels = self._prediction(sample['pred_panoptic_seg'])
+            self.results.append(
+                dict(
+                    img_id=img_id,
+                    segments_info=self._write_png(img_id, pan, ids,
+                                                  labels)))
+
     def _write_png(self, img_id, pan: Tensor, ids: Tensor,
                    labels: Tensor) -> List[dict]:
         """Write one prediction as a COCO panoptic PNG.
@@ -189,8 +218,7 @@ class PanopticQuality(BaseMetric):
             int(ids.max()) + 1, dtype=torch.int64, device=pan.device)
         lut[ids[keep]] = ids[keep] + 1
         png = lut[pan].cpu().numpy()
-        rgb = np.stack([png % 256, png // 256 % 256, png // 65536], -1)
-        Image.fromarray(rgb.astype(np.uint8)).save(
+        Image.fromarray(id2rgb(png)).save(
             osp.join(folder, self.gt_anns[img_id]['file_name']))
         areas = torch.bincount(pan.flatten().cpu(), minlength=len(lut))
         return [
@@ -239,6 +267,12 @@ class PanopticQuality(BaseMetric):
         """
         logger = MMLogger.get_current_instance()
         results = sorted(results, key=lambda r: self.gt_order[r['img_id']])
+        if self.format_only:
+            self._write_json(results)
+            logger.info('format_only: predictions written to '
+                        f'{self.outfile_prefix}.panoptic.json and '
+                        f'{self.outfile_prefix}.panoptic/, no metrics')
+            return {}
         matches = pq_ops.PQMatches.cat(
             [pq_ops.PQMatches(**r['matches']) for r in results])
         stat = pq_ops.accumulate(matches, len(self.categories),

@@ -6,6 +6,7 @@ import pytest
 from mmcv.transforms import Compose
 from PIL import Image
 
+from panoptic_zoo.panoptic_png import id2rgb
 from panoptic_zoo.registry import DATASETS
 
 PIPELINE = [
@@ -13,11 +14,6 @@ PIPELINE = [
     dict(type='LoadPanopticAnnotations'),
     dict(type='PackDetInputs')
 ]
-
-
-def _id2rgb(ids):
-    return np.stack([ids % 256, ids // 256 % 256, ids // 65536],
-                    -1).astype(np.uint8)
 
 
 @pytest.fixture
@@ -32,7 +28,7 @@ def hand_dataset(tmp_path):
     (tmp_path / 'pan').mkdir()
     Image.fromarray(np.full((4, 6, 3), 128, np.uint8)).save(
         tmp_path / 'img' / '1.jpg')
-    Image.fromarray(_id2rgb(ids)).save(tmp_path / 'pan' / '1.png')
+    Image.fromarray(id2rgb(ids)).save(tmp_path / 'pan' / '1.png')
     seg = [
         dict(id=10, category_id=1, iscrowd=0, bbox=[1, 1, 3, 2], area=6),
         dict(id=20, category_id=2, iscrowd=0, bbox=[0, 0, 6, 4], area=15),

@@ -62,8 +62,10 @@ def test_evaluation_and_picture_after_training(trained):
     _, record, work_dir, _ = trained
     assert 0.0 <= record.metrics['coco_panoptic/PQ'] <= 100.0
     picture = np.asarray(Image.open(f'{work_dir}/vis/val_panoptic.png'))
-    # header + one row of image | ground truth | prediction per val image
-    assert picture.shape[1] == 3 * 128 and picture.shape[2] == 3
+    # header + one titled row of image | ground truth | prediction per val
+    # image (6 by default), the legend on the right
+    assert picture.shape[2] == 3
+    assert picture.shape[0] > 6 * 128 and picture.shape[1] > 3 * (128 + 4)
 
 
 def test_resume_carries_iteration_and_weights(trained):

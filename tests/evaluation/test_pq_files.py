@@ -12,9 +12,9 @@ import torch
 from panopticapi.evaluation import pq_compute as reference_pq_compute
 from PIL import Image
 
+from panoptic_zoo.benchmark.pq import perturb_prediction, write_panoptic
 from panoptic_zoo.evaluation import pq_files
-from panoptic_zoo.benchmark.pq import (id2rgb, perturb_prediction,
-                                                  write_panoptic)
+from panoptic_zoo.panoptic_png import id2rgb
 
 DEVICES = [
     'cpu',
