@@ -37,7 +37,7 @@ def zoo_config(relative: str) -> str:
     raise FileNotFoundError(
         f'no zoo config {relative!r}' +
         (f'; did you mean {", ".join(close)}?' if close else
-         '; `panoptic-zoo list configs` shows them'))
+         f'; the zoo configs are under {CONFIG_ROOT}'))
 
 
 def resolve_config(name: str, option: str = 'config') -> str:
@@ -64,7 +64,7 @@ def resolve_config(name: str, option: str = 'config') -> str:
     raise FileNotFoundError(
         f'{option}: config not found: {name} (not a file, nor a zoo config' +
         (f'; did you mean {", ".join(close)}?)' if close else
-         '; `panoptic-zoo list configs` shows the zoo\'s)'))
+         f'; the zoo configs are under {CONFIG_ROOT})'))
 
 
 def zoo_name(path: str) -> Optional[str]:

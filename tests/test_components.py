@@ -87,7 +87,7 @@ def test_info_shows_signature_defaults_and_docs():
     (component, ) = find_component('ProposalGateAttention')
     text = describe(component)
     assert f'origin:  {EXAMPLE} 0.1.0 (plugin)' in text
-    assert 'in_channels: int (required)' in text
+    assert 'bg_channels: int (required)' in text
     assert 'top_k: int = 100' in text
     assert 'Proposals per image used, highest objectness first.' in text
     assert 'Args:' not in text  # the arguments are listed, not repeated

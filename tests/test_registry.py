@@ -25,7 +25,9 @@ def test_ours_and_mmdets_from_one_scope():
     assert MODELS.get('ResNet') is ResNet
     assert MODELS.get('mmdet.ResNet') is ResNet
     assert DATASETS.get('SyntheticPanopticDataset') is SyntheticPanopticDataset
-    assert DATASETS.get('CocoPanopticDataset') is CocoPanopticDataset
+    # Ours (strict loading) under mmdet's name, a subclass of mmdet's.
+    assert issubclass(DATASETS.get('CocoPanopticDataset'), CocoPanopticDataset)
+    assert DATASETS.get('mmdet.CocoPanopticDataset') is CocoPanopticDataset
     assert HOOKS.get('ClassCheckHook') is ClassCheckHook
     assert METRICS.get('CocoPanopticMetric').__name__ == 'CocoPanopticMetric'
     assert TRANSFORMS.get('LoadPanopticAnnotations') is not None

@@ -13,7 +13,8 @@ def _bench(*argv):
 def test_unknown_config(tmp_path):
     with pytest.raises(
             SystemExit,
-            match='--configs: config file not found: nope.py'):
+            match='--configs: config not found: nope.py \\(not a file, '
+            'nor a zoo config; the zoo configs are under '):
         _bench('--configs', 'nope.py', '--out-dir', str(tmp_path))
 
 

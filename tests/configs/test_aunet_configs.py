@@ -182,7 +182,7 @@ def test_no_plugin_no_extra_work(synthetic_root, tmp_path):
         mask_forward(*a)
     train_set = DATASETS.build(cfg.train_dataloader.dataset)
     batch = model.data_preprocessor(pseudo_collate([train_set[0]]), True)
-    model.loss(**batch)
+    model(**batch, mode='loss')
     assert len(calls) == 1
 
 
@@ -199,7 +199,9 @@ def test_bad_configs():
     bad = cfg.model.deepcopy()
     bad.roi_head.mask_head = None
     bad.roi_head.mask_roi_extractor = None
-    with pytest.raises(ValueError, match=r'model.attention \(MAM\) reads FG'):
+    with pytest.raises(ValueError,
+                       match=r'has no mask head, but .*model.attention\[1\] '
+                       r'\(MAM\) read FG instances'):
         MODELS.build(bad)
     bad = cfg.model.deepcopy()
     bad.attention[0].rpn_chanels = 64

@@ -248,9 +248,16 @@ def check_contracts(model: nn.Module) -> None:
                 f'({type(part).__module__}): use {fix}')
     roi_head = model.roi_head
     if not getattr(roi_head, 'with_mask', False):
+        readers = [
+            _name('model.panoptic_fusion_head', model.panoptic_fusion_head)
+        ] + [
+            _name(f'model.attention[{i}]', plugin)
+            for i, plugin in enumerate(model.attention)
+            if 'instances' in plugin.reads
+        ]
         raise ValueError(
-            f'{_name("model.roi_head", roi_head)} has no mask head: the '
-            'fusion head and FGContext.instances need mask logits (add '
+            f'{_name("model.roi_head", roi_head)} has no mask head, but '
+            f'{", ".join(readers)} read FG instances with mask logits (add '
             'mask_roi_extractor and mask_head)')
 
 

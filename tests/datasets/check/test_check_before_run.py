@@ -19,10 +19,11 @@ class _NoRunner(Exception):
 
 @pytest.fixture
 def no_runner(monkeypatch):
-    """Runner.from_cfg raises: reaching it means the check let the run go."""
+    """Building the runner raises: reaching it means the check let the run
+    go."""
     def refuse(cfg):
         raise _NoRunner
-    monkeypatch.setattr(launch.Runner, 'from_cfg', refuse)
+    monkeypatch.setattr(launch.preflight, 'build_runner', refuse)
 
 
 def _args(command, root, tmp_path, *extra):

@@ -364,5 +364,6 @@ def test_roi_head_without_mask_head_is_refused_at_build():
     cfg.model.roi_head.mask_roi_extractor = None
     with pytest.raises(ValueError,
                        match=r'roi_head \(StandardRoIHead\) has no mask '
-                       r'head: the fusion head and FGContext.instances need'):
+                       r'head, but model.panoptic_fusion_head '
+                       r'\(UPSNetPanopticHead\) read FG instances'):
         MODELS.build(cfg.model)
