@@ -12,6 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from .checkpoint import allow_mmengine_checkpoints
+from .config_check import check_and_merge
+from .resume_launch import apply_resume, build_runner
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -92,8 +94,7 @@ def load_config(config: str,
     cfg = Config.fromfile(config)
     if data_root is not None:
         set_data_root(cfg, data_root)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    check_and_merge(cfg, cfg_options)  # typos fail here, with suggestions
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -113,11 +114,8 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.load_from is not None:
         cfg.load_from = args.load_from
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
-    runner = Runner.from_cfg(cfg)
+    apply_resume(cfg, args.resume)  # checked file, fallback, seed
+    runner = build_runner(cfg)
     runner.train()
     return runner
 
@@ -130,7 +128,7 @@ def test(args: argparse.Namespace) -> dict:
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     return runner.test()
 
 
