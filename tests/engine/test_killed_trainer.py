@@ -102,6 +102,8 @@ def test_sigterm_saves_the_iteration_and_exits_143(synthetic_root, tmp_path):
     trainer = _start(work_dir, synthetic_root, log)
     try:
         _wait_for(lambda: _trained_iters(log), trainer, log)
+        workers = _children(trainer.pid)
+        assert len(workers) >= 2, 'no loader workers running'
         trainer.send_signal(signal.SIGTERM)
         status = trainer.wait(timeout=120)
     finally:
@@ -117,3 +119,4 @@ def test_sigterm_saves_the_iteration_and_exits_143(synthetic_root, tmp_path):
     meta = torch.load(work_dir / name, weights_only=True)['meta']
     assert meta['iter'] == step
     assert f'SIGTERM received: stopped after step {step}' in output
+    assert not any(map(_alive, workers))  # shut down with the trainer
