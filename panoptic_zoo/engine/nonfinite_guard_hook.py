@@ -3,11 +3,12 @@
 A diverging run otherwise trains on with NaN weights, saves them and
 reports a metric computed from garbage. The hook
 
-* wraps the optimizer's ``step``: if the total gradient norm is not
-  finite, the update is not applied, so the weights and the optimizer state
-  stay those of the last good step. (Under AMP the loss scaler already skips
-  such steps and lowers its scale; it calls this ``step`` only for finite
-  gradients, so that mechanism is left alone.)
+* wraps the optimizer wrapper's ``step``: if the total gradient norm (before
+  clipping) is not finite, the update is not applied, so the weights and the
+  optimizer state stay those of the last good step. (Under AMP the loss
+  scaler already skips such steps and lowers its scale; it calls the
+  optimizer's ``step`` only for finite gradients, which is where the check
+  goes then.)
 * after each iteration, looks at every logged loss term and at whether the
   step was refused; then either raises :class:`NonFiniteError` naming the
   iteration and the terms, or, within ``max_skips``, warns and goes on;
@@ -22,6 +23,7 @@ from typing import List, Optional
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper
 
 from panoptic_zoo.registry import HOOKS
 
@@ -80,10 +82,19 @@ class NonFiniteGuardHook(Hook):
             return
         wrappers = getattr(runner.optim_wrapper, 'values', None)
         for wrapper in (wrappers() if wrappers else [runner.optim_wrapper]):
-            self._guard(wrapper.optimizer)
+            if isinstance(wrapper, AmpOptimWrapper):
+                # Gradients are scaled until the scaler's step: guard the
+                # optimizer, which the scaler calls for finite ones only.
+                self._guard(wrapper.optimizer, wrapper.optimizer)
+            else:
+                # Before gradient clipping, which turns an infinite norm
+                # into zero gradients and a step that still moves weights.
+                self._guard(wrapper, wrapper.optimizer)
 
-    def _guard(self, optimizer) -> None:
-        step = optimizer.step
+    def _guard(self, owner, optimizer) -> None:
+        """Replace ``owner.step`` by one that checks ``optimizer``'s
+        gradients first."""
+        step = owner.step
         if getattr(step, '_nonfinite_guard', False):
             return
 
@@ -98,7 +109,7 @@ class NonFiniteGuardHook(Hook):
             return step(*args, **kwargs)
 
         guarded_step._nonfinite_guard = True
-        optimizer.step = guarded_step
+        owner.step = guarded_step
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:

@@ -77,6 +77,25 @@ def test_nonfinite_gradients_are_not_applied_then_stop():
     assert 'loss_bbox' not in message and 'acc' not in message
 
 
+def test_overflowing_norm_is_caught_before_gradient_clipping():
+    """Huge finite gradients: the norm overflows to inf, and clipping would
+    scale them to zero and still let momentum and weight decay move the
+    weights. The step is refused instead."""
+    runner = _FakeRunner()
+    runner.optim_wrapper = OptimWrapper(
+        torch.optim.SGD(runner.model.parameters(), lr=0.1, momentum=0.9,
+                        weight_decay=0.1),
+        clip_grad=dict(max_norm=10))
+    hook = NonFiniteGuardHook()
+    hook.before_train(runner)
+    before = [p.detach().clone() for p in runner.model.parameters()]
+    _step(runner, 1e30)
+    for p, old in zip(runner.model.parameters(), before):
+        assert torch.equal(p.detach(), old)
+    with pytest.raises(NonFiniteError, match=r'grad_norm=inf'):
+        hook.after_train_iter(runner, 0, outputs={'loss': torch.tensor(9.)})
+
+
 def test_nonfinite_loss_alone_stops():
     runner = _FakeRunner()
     hook = NonFiniteGuardHook()
