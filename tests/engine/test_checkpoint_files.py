@@ -153,3 +153,45 @@ def test_rng_state_round_trip_repeats_draws(tmp_path):
 
 def test_damage_of_a_missing_file(tmp_path):
     assert damage(osp.join(tmp_path, 'none.pth')) is not None
+
+
+class _SavingRunner:
+    """What CheckpointHook reads from a runner; saves a tiny file."""
+
+    def __init__(self, work_dir, fail_at=None):
+        from mmengine.logging import MessageHub, MMLogger
+        self.work_dir, self.fail_at = str(work_dir), fail_at
+        self.logger = MMLogger.get_current_instance()
+        self.message_hub = MessageHub.get_instance(f'hook-test-{work_dir}')
+        self.iter, self.epoch, self.max_iters = 0, 0, 100
+
+    def save_checkpoint(self, out_dir, filename, *args, **kwargs):
+        path = osp.join(out_dir, filename)
+        torch.save({'iter': self.iter + 1}, path)
+        if self.fail_at == self.iter + 1:
+            raise KeyboardInterrupt  # killed after writing, before renaming
+
+
+def test_checkpoint_hook_keeps_old_files_until_the_new_one_is_in_place(
+        tmp_path):
+    from panoptic_zoo.engine import AtomicCheckpointHook
+    runner = _SavingRunner(tmp_path, fail_at=4)
+    hook = AtomicCheckpointHook(interval=1, by_epoch=False, max_keep_ckpts=2)
+    hook.before_train(runner)
+    for runner.iter in range(3):
+        hook.after_train_iter(runner, runner.iter)
+    assert sorted(os.listdir(tmp_path)) == [
+        'iter_2.pth', 'iter_3.pth', 'last_checkpoint'
+    ]
+    assert (tmp_path / 'last_checkpoint').read_text() == 'iter_3.pth'
+    runner.iter = 3
+    with pytest.raises(KeyboardInterrupt):
+        hook.after_train_iter(runner, 3)
+    # MMEngine's hook deletes iter_2 before saving iter_4: here both good
+    # files survive the crash, next to the unrenamed temporary.
+    left = sorted(os.listdir(tmp_path))
+    assert left[1:] == ['iter_2.pth', 'iter_3.pth', 'last_checkpoint']
+    assert left[0].startswith('.iter_4.pth.tmp-')
+    assert (tmp_path / 'last_checkpoint').read_text() == 'iter_3.pth'
+    assert latest_intact_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                          'iter_3.pth')
