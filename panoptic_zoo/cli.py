@@ -14,6 +14,13 @@ SUBCOMMANDS = {
     'make-data': ('write the built-in dataset (COCO panoptic layout)',
                   'panoptic_zoo.datasets.synthetic_cli', 'add_make_data_args',
                   'run_make_data'),
+    'check-data': ('validate a COCO panoptic dataset: JSON, images, PNGs '
+                   '(exit 1 on errors)', 'panoptic_zoo.datasets.check.cli',
+                   'add_check_data_args', 'run_check_data'),
+    'convert': ('convert Cityscapes, ADE20K, COCO instances (+ semantic '
+                'PNGs) or two-channel PNGs to COCO panoptic',
+                'panoptic_zoo.datasets.convert.cli', 'add_convert_args',
+                'run_convert'),
     'train': ('train a model', 'panoptic_zoo.engine.launch',
               'add_train_args', 'train'),
     'test': ('evaluate a checkpoint', 'panoptic_zoo.engine.launch',

@@ -21,7 +21,7 @@ from mmengine.config import Config, DictAction
 from .components import list_components
 from .config_text import config_text
 from .slots import SLOTS, BaseView, ComposeError, lookup_part, new_part
-from .testing.configs import REPO_ROOT
+from .zoo_configs import CONFIG_ROOT, resolve_config, zoo_name
 
 BASES = {  # --base NAME: (COCO config, --synthetic config) under configs/
     'panoptic_fpn': ('panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py',
@@ -51,16 +51,16 @@ def _set(tree: dict, key: str, value) -> None:
 def resolve_base(base: str, synthetic: bool = False) -> Path:
     """The config of ``--base``: a zoo model's name or a config path."""
     if base in BASES:
-        return REPO_ROOT / 'configs' / BASES[base][int(synthetic)]
+        return CONFIG_ROOT / BASES[base][int(synthetic)]
     if synthetic:
         raise ComposeError(f'--synthetic picks the synthetic config of a zoo '
                            f'model ({", ".join(BASES)}); --base {base} is a '
                            'path, used as it is')
-    path = Path(base).expanduser().resolve()
-    if path.suffix != '.py' or not path.is_file():
-        raise ComposeError(f'--base {base}: expected one of '
-                           f'{", ".join(BASES)} or an existing .py config')
-    return path
+    try:
+        return Path(resolve_config(str(Path(base).expanduser()), '--base'))
+    except FileNotFoundError as error:
+        raise ComposeError(f'{error}; or a zoo model: '
+                           f'{", ".join(BASES)}') from None
 
 
 class Composition(NamedTuple):
@@ -110,7 +110,7 @@ def compose(base: str,
     model, overrides, notes = cfg.model.to_dict(), {}, []
     fusion_cls = classes.get(('fusion', parts.get('fusion')))
     semantic = model['semantic_head']['type']
-    if getattr(fusion_cls, 'uses_logits', False) and \
+    if getattr(fusion_cls, 'needs_thing_logits_per_class', False) and \
             'semantic_head' not in parts and semantic == 'PanopticFPNHead':
         parts['semantic_head'] = name = 'PanopticFPNPerClassHead'
         classes[('semantic_head', name)] = models[name].obj
@@ -156,10 +156,8 @@ def render(base: Path,
            notes: Sequence[str],
            out: str = 'OUT.py') -> str:
     """The config file's text: header, ``_base_``, the overrides."""
-    try:
-        shown = base.relative_to(REPO_ROOT)
-    except ValueError:
-        shown = base
+    name = zoo_name(str(base))
+    shown = base if name is None else f'panoptic_zoo::{name}'
     head = [
         f'Composed by: {command}' if command else 'Composed.',
         f'Base: {shown}', 'Only the keys below differ from the base.'

@@ -8,19 +8,15 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
-from .testing.configs import REPO_ROOT
+from .zoo_configs import PREFIX, zoo_name
 
 
 def base_expression(path: Path) -> str:
-    """``_base_`` for ``path``: a zoo config is found through the installed
-    panoptic_zoo (so the file can live anywhere), any other by its
-    absolute path."""
-    try:
-        relative = path.resolve().relative_to(REPO_ROOT / 'configs')
-    except ValueError:
-        return repr(str(path))
-    return ("__import__(\n    'panoptic_zoo.testing', fromlist=['config_path'"
-            f"]).config_path(\n        '{relative.as_posix()}')")
+    """``_base_`` for ``path``: a zoo config by its package path
+    (``panoptic_zoo::<dir>/<file>.py``, so the file can live anywhere), any
+    other by its absolute path."""
+    name = zoo_name(str(path))
+    return repr(str(path) if name is None else PREFIX + name)
 
 
 def format_value(value,

@@ -14,7 +14,10 @@ finds loops, optimizers, schedulers, ... without falling back with warnings.
 from mmdet import registry as mmdet_registry
 from mmengine.registry import Registry
 
-SCOPE = 'panoptic_zoo'
+from .zoo_configs import SCOPE, enable_package_scope
+
+# Configs may inherit zoo configs by `panoptic_zoo::` path from here on.
+enable_package_scope()
 
 
 def _child(name: str, location: str = None) -> Registry:

@@ -25,14 +25,6 @@ def _derives(*names: str) -> Callable[[type], bool]:
     return lambda cls: any(k.__name__ in names for k in cls.__mro__)
 
 
-def _takes_fg(cls: type) -> bool:
-    """An attention plugin is called as ``plugin(bg_feats, fg)``."""
-    try:
-        return 'fg' in inspect.signature(cls.forward).parameters
-    except (AttributeError, TypeError, ValueError):
-        return False
-
-
 class Slot(NamedTuple):
     """One slot of ``PanopticSegmentor``.
 
@@ -73,15 +65,15 @@ SLOTS = {  # in the order parts are composed
                        'conv_out_channels', 'num_classes', 'class_agnostic',
                        'norm_cfg', 'loss_mask')),
     'semantic_head': Slot('semantic-head', 'semantic head',
-                          ('semantic_head', ), _derives('BaseSemanticHead'),
+                          ('semantic_head', ),
+                          _derives('PanopticSemanticHead'),
                           ('num_things_classes', 'num_stuff_classes',
                            'in_channels', 'inner_channels', 'start_level',
                            'end_level', 'conv_cfg', 'norm_cfg', 'loss_seg')),
     'attention': Slot('attention', 'attention plugin', ('attention', ),
-                      lambda c: (_derives('BaseFGAttention')(c)
-                                 or _takes_fg(c))),
+                      _derives('FGAttention')),
     'fusion': Slot('fusion', 'fusion head', ('panoptic_fusion_head', ),
-                   _derives('BasePanopticFusionHead'),
+                   _derives('PanopticFusionHead'),
                    ('num_things_classes', 'num_stuff_classes')),
 }
 

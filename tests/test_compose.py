@@ -81,7 +81,8 @@ def test_attention_and_upsnet_fusion_on_panoptic_fpn(tmp_path, capsys):
     net = MODELS.build(cfg.model)
     assert type(net.neck).__name__ == 'PANetPathAug'
     assert net.attention[1].strides == (4, 8, 16, 32)
-    assert net.fg_context.needs_rpn_feats and net.fg_context.needs_fg_masks
+    assert [p.reads for p in net.attention] == [('rpn_feats', ),
+                                                ('instances', )]
     np.random.seed(0)
     batch = demo_mm_inputs(
         batch_size=2,

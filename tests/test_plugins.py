@@ -45,7 +45,7 @@ def test_example_entry_point_is_discovered():
 def test_example_builds_by_type():
     from panoptic_zoo_example import ProposalGateAttention
     assert plugin_origin('model', 'ProposalGateAttention') == EXAMPLE
-    attn = MODELS.build(dict(type='ProposalGateAttention', in_channels=8))
+    attn = MODELS.build(dict(type='ProposalGateAttention', bg_channels=8))
     assert isinstance(attn, ProposalGateAttention)
     # MMEngine's root registry finds it under our default scope too.
     init_default_scope('panoptic_zoo')
@@ -70,10 +70,11 @@ class _Losses(Hook):
         self.metrics = metrics
 
 
+@pytest.mark.slow
 def test_short_training_with_example_plugin(synthetic_root, tmp_path):
-    relative = os.path.relpath(EXAMPLE_CONFIG, REPO_ROOT / 'configs')
     cfg = tiny_synthetic_config(
-        synthetic_root, str(tmp_path), max_iters=5, relative=relative)
+        synthetic_root, str(tmp_path), max_iters=5,
+        relative=str(EXAMPLE_CONFIG))
     # Smaller than the config's 320 px and 2 val images: a CPU test.
     for split in ('train', 'val'):
         dataset = cfg[f'{split}_dataloader'].dataset
@@ -108,6 +109,7 @@ def _python(code, **env):
         })
 
 
+@pytest.mark.slow
 def test_lazy_loading_and_custom_imports_in_fresh_processes(tmp_path):
     config = tmp_path / 'uses_custom_imports.py'
     config.write_text("custom_imports = dict(imports=['panoptic_zoo_example'])"
@@ -116,7 +118,7 @@ def test_lazy_loading_and_custom_imports_in_fresh_processes(tmp_path):
         from panoptic_zoo.registry import MODELS
         # No register_all_modules: the first build imports our models and
         # with them the plugins.
-        m = MODELS.build(dict(type='ProposalGateAttention', in_channels=4))
+        m = MODELS.build(dict(type='ProposalGateAttention', bg_channels=4))
         from panoptic_zoo.plugins import plugin_origin
         print('LAZY', type(m).__name__,
               plugin_origin('model', 'ProposalGateAttention'))
@@ -140,6 +142,7 @@ def test_lazy_loading_and_custom_imports_in_fresh_processes(tmp_path):
     assert 'CUSTOM ProposalGateAttention' in outputs[1]
 
 
+@pytest.mark.slow
 def test_example_plugin_own_tests_pass():
     out = subprocess.run(
         [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider'],

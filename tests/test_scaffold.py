@@ -74,6 +74,7 @@ def _pip(*args):
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_generated_plugins_pass_their_tests_after_pip_install(tmp_path):
     # A unique name: the install goes into the shared environment.
     token = ''.join(random.choices(string.ascii_lowercase, k=8))

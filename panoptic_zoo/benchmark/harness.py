@@ -23,7 +23,7 @@ from .report import add_ratios, markdown, write_json
 from .speed import (amp_choice, amp_dtype, dtype_name, measure_inference,
                     measure_train, precision_label)
 from .zoo import ZooEntry
-from ..testing.sync_counter import HostSyncCounter
+from .sync_counter import HostSyncCounter
 
 
 class Progress:

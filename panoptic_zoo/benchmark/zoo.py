@@ -12,12 +12,13 @@ CPU runs).
 import glob
 import os.path as osp
 from dataclasses import dataclass
-from pathlib import Path
 from typing import List, Optional, Sequence
 
 import mmdet
 
-CONFIG_ROOT = Path(__file__).resolve().parents[2] / 'configs'
+from panoptic_zoo import zoo_configs
+from panoptic_zoo.zoo_configs import CONFIG_ROOT
+
 #: The zoo's models, in this order; then every ``configs/mix/*_coco.py``.
 ZOO_CONFIGS = (
     'panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py',
@@ -67,16 +68,12 @@ def default_configs() -> List[str]:
 
 
 def resolve_config(path: str, option: str = '--configs') -> str:
-    """An existing config file: ``path`` itself or ``configs/<path>``.
+    """An existing config file: ``path`` itself or a zoo config's name.
 
     Raises:
         FileNotFoundError: naming ``option`` and the path.
     """
-    for candidate in (path, str(CONFIG_ROOT / path)):
-        if osp.isfile(candidate):
-            return osp.abspath(candidate)
-    raise FileNotFoundError(f'{option}: config file not found: {path} '
-                            f'(nor under {CONFIG_ROOT})')
+    return zoo_configs.resolve_config(path, option)
 
 
 def synthetic_partner(config: str) -> str:

@@ -1,7 +1,6 @@
 """The built-in dataset, loaded by mmdet's COCO panoptic code path."""
-from mmdet.datasets import CocoPanopticDataset
-
 from panoptic_zoo.registry import DATASETS
+from .coco_panoptic import CocoPanopticDataset
 from .synthetic import SYNTHETIC_METAINFO
 
 

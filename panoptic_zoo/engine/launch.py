@@ -11,13 +11,19 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from panoptic_zoo.datasets.check.config import check_config_data
+from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
 from .checkpoint import allow_mmengine_checkpoints
 from .config_check import check_and_merge
+from .distributed import configure_distributed
 from .resume_launch import apply_resume, build_runner
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        'config',
+        help='config file, or a zoo config by name (e.g. '
+        'panoptic-fpn_r18-tiny_fpn_2k_synthetic)')
     parser.add_argument(
         '--work-dir',
         help='where logs and checkpoints go (default: '
@@ -35,6 +41,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher (use "pytorch" under torchrun)')
+    parser.add_argument(
+        '--skip-data-check',
+        action='store_true',
+        help='start without checking the dataset annotations first')
 
 
 def add_train_args(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +99,8 @@ def load_config(config: str,
                 launcher: str = 'none',
                 data_root: Optional[str] = None) -> Config:
     """Read a config, apply overrides and fill the runner's work dir."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
+    config = resolve_config(config)
+    enable_package_scope()
     cfg = Config.fromfile(config)
     if data_root is not None:
         set_data_root(cfg, data_root)
@@ -114,7 +124,10 @@ def train(args: argparse.Namespace) -> Runner:
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.load_from is not None:
         cfg.load_from = args.load_from
+    if not args.skip_data_check:
+        check_config_data(cfg)
     apply_resume(cfg, args.resume)  # checked file, fallback, seed
+    configure_distributed(cfg)
     runner = build_runner(cfg)
     runner.train()
     return runner
@@ -128,6 +141,9 @@ def test(args: argparse.Namespace) -> dict:
     cfg = load_config(args.config, args.work_dir, args.cfg_options,
                       args.launcher, args.data_root)
     cfg.load_from = args.checkpoint
+    if not args.skip_data_check:
+        check_config_data(cfg)
+    configure_distributed(cfg)
     runner = build_runner(cfg)
     return runner.test()
 

@@ -8,6 +8,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
+from mmengine.dist import all_gather_object, broadcast_object_list
+from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from PIL import Image
@@ -28,9 +30,10 @@ class PanopticQuality(BaseMetric):
     numbers equal panopticapi's ``pq_compute`` on the same predictions to
     the bit (see :mod:`panoptic_zoo.ops.pq`). Each image is matched in
     ``process`` (on the prediction's device, a GPU included) and only its
-    per-segment outcome is kept, so ``self.results`` is small and MMEngine
-    gathers it across ranks; ``compute_metrics`` adds the images in the GT
-    JSON's order.
+    per-segment outcome is kept, so ``self.results`` is small;
+    ``evaluate`` gathers the ranks' records, counts each image once, and
+    ``compute_metrics`` adds the images in the GT JSON's order, so any
+    number of processes gives the one-process result to the bit.
 
     Predictions are mmdet's encoding: ``pred_panoptic_seg.sem_seg`` of
     shape ``(1, H, W)`` holds ``label + instance_id * INSTANCE_OFFSET``,
@@ -49,8 +52,9 @@ class PanopticQuality(BaseMetric):
             ``{outfile_prefix}.panoptic.json``. Defaults to None.
         num_chunks (int, optional): Image chunks summed separately, as
             ``pq_compute``'s workers; default: the CPU count, as it.
-        collect_device (str): Where ranks gather results. Defaults to
-            ``'cpu'``.
+        collect_device (str): MMEngine's argument, kept for configs:
+            ``evaluate`` gathers the (small) records through the process
+            group whatever it says. Defaults to ``'cpu'``.
         prefix (str, optional): Key prefix; defaults to ``coco_panoptic``.
     """
     default_prefix: Optional[str] = 'coco_panoptic'
@@ -197,6 +201,35 @@ class PanopticQuality(BaseMetric):
             for i, lb in zip(ids[keep].tolist(), labels[keep].tolist())
         ]
 
+    def evaluate(self, size: int) -> Dict[str, float]:
+        """Merge every rank's records and compute the metrics on rank 0.
+
+        The records are gathered through the process group (MMEngine's
+        ``collect_results`` on ``'cpu'`` goes through a temporary folder
+        that all machines must share) and each image counts once, at its
+        first place in the sampler's order: samplers that round the last
+        round up repeat images from the start, and a repeated image is
+        dropped by its id rather than by its position.
+
+        Args:
+            size (int): Number of images of the dataset.
+        """
+        records = _first_of_each_image(all_gather_object(self.results))
+        self.results.clear()  # one process: the gathered list is this one
+        if len(records) != size:
+            raise ValueError(
+                f'PanopticQuality: the {size} images of the dataset have '
+                f'{len(records)} distinct img_id values; each image id must '
+                f'appear once in the dataset ({self.ann_file})')
+        metrics = [None]
+        if is_main_process():
+            metrics = [{
+                (f'{self.prefix}/{k}' if self.prefix else k): v
+                for k, v in self.compute_metrics(records).items()
+            }]
+        broadcast_object_list(metrics)
+        return metrics[0]
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Add up the images in the GT JSON's order and report PQ.
 
@@ -251,6 +284,23 @@ class PanopticQuality(BaseMetric):
             'Classwise Panoptic Evaluation Results:\n' +
             AsciiTable(rows).table,
             logger=logger)
+
+
+def _first_of_each_image(parts: List[list]) -> list:
+    """One record per image from the ranks' lists, in the sampler's order.
+
+    Rank ``r``'s ``i``-th record is the sampler's item ``i * world + r``
+    (MMEngine's samplers deal the indices out round-robin), so reading the
+    lists in that order finds each image's original place before any
+    padding copy of it.
+    """
+    seen, out = set(), []
+    for i in range(max(map(len, parts), default=0)):
+        for part in parts:
+            if i < len(part) and part[i]['img_id'] not in seen:
+                seen.add(part[i]['img_id'])
+                out.append(part[i])
+    return out
 
 
 def _unique(pan: Tensor) -> Tensor:

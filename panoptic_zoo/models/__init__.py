@@ -3,6 +3,7 @@ mmdet.models, every mmdet part the configs name)."""
 import mmdet.models  # noqa: F401  (fills the parent registry)
 
 from .segmentors import *  # noqa: F401,F403
+from .dense_heads import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .roi_extractors import *  # noqa: F401,F403
 from .roi_heads import *  # noqa: F401,F403

@@ -2,8 +2,9 @@
 
 The package looks like ``plugins/panoptic-zoo-example``: ``setup.cfg`` with
 the ``panoptic_zoo.plugins`` entry point, a component skeleton of the chosen
-kind that already runs (and starts as a no-op: identity attention, FPN,
-heuristic fusion), its tests, and a config using it on the built-in
+kind that already runs (and starts as a known part: identity attention,
+FPN, Panoptic FPN's semantic head, heuristic fusion, UPSNet's trainable
+fusion), its tests, and a config using it on the built-in
 dataset. The tests pass right after ``pip install -e``.
 
 Templates are ``templates/**/*.tmpl`` (not ``.py``, so no tool imports or
@@ -23,7 +24,9 @@ TEMPLATES = Path(__file__).resolve().parent / 'templates'
 KINDS = {  # kind: class-name suffix
     'attention': 'Attention',
     'neck': 'Neck',
+    'semantic_head': 'SemanticHead',
     'fusion_head': 'FusionHead',
+    'trainable_fusion_head': 'FusionHead',
 }
 # template (under TEMPLATES) → path in the new package; '{kind}' is the kind.
 FILES = {
@@ -51,7 +54,7 @@ def plugin_fields(name: str,
 
     Args:
         name (str): Distribution name, e.g. ``panoptic-zoo-my-gate``.
-        kind (str): ``attention``, ``neck`` or ``fusion_head``.
+        kind (str): One of :data:`KINDS`.
         class_name (str, optional): The component's registered name.
             Defaults to ``name`` without a ``panoptic-zoo-`` prefix, in
             CamelCase, plus the kind (``MyGateAttention``).
@@ -127,7 +130,7 @@ def new_plugin(name: str,
 
     Args:
         name (str): Distribution name (also the directory name).
-        kind (str): ``attention``, ``neck`` or ``fusion_head``.
+        kind (str): One of :data:`KINDS`.
         out (str): Parent directory. Defaults to the current one.
         class_name (str, optional): See :func:`plugin_fields`.
 

@@ -14,6 +14,8 @@ from panoptic_zoo.benchmark import zoo
 from panoptic_zoo.benchmark.report import RATIO_FIELDS
 from panoptic_zoo.cli import main
 
+pytestmark = pytest.mark.slow  # trains models or runs the benchmark
+
 R18 = 'configs/panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py'
 TINY = [
     '--device', 'cpu', '--input', '1x128x160', '--instances', '3', '--steps',

@@ -1,4 +1,5 @@
 """cProfile of steps: the tables name the code that runs."""
+import pytest
 import subprocess
 import sys
 
@@ -21,6 +22,7 @@ def test_profile_host_names_the_functions_and_times_a_call():
     assert 'Ordered by: internal time' in result['tottime']
 
 
+@pytest.mark.slow
 def test_tool_profiles_a_config_on_cpu(tmp_path):
     out = subprocess.run(
         [sys.executable, 'tools/profile_host.py', TINY, '--device', 'cpu',

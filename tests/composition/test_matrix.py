@@ -35,6 +35,8 @@ from panoptic_zoo.testing.composition import (NUM_STUFF, NUM_THINGS,
                                               combinations, compose,
                                               tiny_batch)
 
+pytestmark = pytest.mark.slow  # trains models or runs the benchmark
+
 NUM_CLASSES = NUM_THINGS + NUM_STUFF
 
 

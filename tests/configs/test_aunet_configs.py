@@ -66,8 +66,8 @@ def test_coco_config_has_the_paper_settings():
         CocoPanopticDataset.METAINFO['thing_classes']
     tie, person = (fusion.thing_classes.index(n) for n in ('tie', 'person'))
     assert fusion.relations[tie, person] and not fusion.relations[person, tie]
-    assert model.fg_context.needs_rpn_feats
-    assert model.fg_context.needs_fg_masks
+    assert [p.reads for p in model.attention] == [('rpn_feats', ),
+                                                  ('instances', )]
 
 
 def test_mix_puts_pam_and_mam_on_panet():
@@ -115,6 +115,7 @@ def _grad_norm(module):
 
 
 @pytest.mark.parametrize('relative', [FULL, MIX_SYN])
+@pytest.mark.slow
 def test_synthetic_trains_and_predicts(relative, synthetic_root, tmp_path):
     cfg = tiny_synthetic_config(synthetic_root, str(tmp_path), 1, relative)
     # Fewer RoIs: the GN 4conv box head dominates a CPU step.
@@ -149,7 +150,7 @@ def test_synthetic_trains_and_predicts(relative, synthetic_root, tmp_path):
     assert _grad_norm(model.roi_head.mask_head) > 0
     assert _grad_norm(model.roi_head.bbox_head) == 0
     model.parse_losses(losses)[0].backward()
-    assert not model.rpn_head.rpn_conv._forward_hooks  # hook removed
+    assert not model.rpn_head.rpn_conv._forward_hooks  # returned, no hook
 
     model.eval()
     val_set = DATASETS.build(cfg.val_dataloader.dataset)
@@ -170,12 +171,19 @@ def test_synthetic_trains_and_predicts(relative, synthetic_root, tmp_path):
 
 
 def test_no_plugin_no_extra_work(synthetic_root, tmp_path):
+    """The e2e row reads no FG field: one mask-head run per training step
+    (the RoI head's loss), none for the attention."""
     cfg = tiny_synthetic_config(synthetic_root, str(tmp_path), 1, _row('e2e'))
-    model = MODELS.build(cfg.model)
-    assert not model.fg_context.needs_rpn_feats
-    assert not model.fg_context.needs_fg_masks
-    with model.fg_context.recording(model.rpn_head):
-        assert not model.rpn_head.rpn_conv._forward_hooks
+    model = MODELS.build(cfg.model).train()
+    assert len(model.attention) == 0
+    calls = []
+    mask_forward = model.roi_head._mask_forward
+    model.roi_head._mask_forward = lambda *a: calls.append(1) or \
+        mask_forward(*a)
+    train_set = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = model.data_preprocessor(pseudo_collate([train_set[0]]), True)
+    model.loss(**batch)
+    assert len(calls) == 1
 
 
 def test_bad_configs():

@@ -129,6 +129,7 @@ def _train_and_predict(relative, data_root, work_dir):
     return runner, record
 
 
+@pytest.mark.slow
 def test_panoptic_synthetic_trains_and_predicts(synthetic_root, tmp_path):
     runner, record = _train_and_predict(PANOPTIC_SYN, synthetic_root,
                                         str(tmp_path))
@@ -140,6 +141,7 @@ def test_panoptic_synthetic_trains_and_predicts(synthetic_root, tmp_path):
     assert 'coco_panoptic/PQ' in record.metrics
 
 
+@pytest.mark.slow
 def test_instance_synthetic_trains_and_predicts(synthetic_root, tmp_path):
     runner, record = _train_and_predict(INSTANCE_SYN, synthetic_root,
                                         str(tmp_path))

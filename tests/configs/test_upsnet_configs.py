@@ -78,6 +78,7 @@ def _check_panoptic_map(pan, ori_shape, num_things=4, num_stuff=3):
 @pytest.mark.parametrize('relative,options', [(UPS_SYN, {}),
                                               (UPS_SYN, NO_UNKNOWN),
                                               (MIX_SYN, {})])
+@pytest.mark.slow
 def test_synthetic_config_trains_and_predicts(relative, options,
                                               synthetic_root, tmp_path):
     cfg = tiny_synthetic_config(synthetic_root, str(tmp_path), 1, relative)

@@ -11,6 +11,8 @@ from mmengine.runner import Runner
 
 from panoptic_zoo.testing import tiny_synthetic_config
 
+pytestmark = pytest.mark.slow  # trains models or runs the benchmark
+
 
 class _Record(Hook):
     """Remember losses and the weights the training loop starts from."""

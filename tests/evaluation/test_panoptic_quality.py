@@ -12,6 +12,7 @@ from panopticapi.evaluation import pq_compute
 
 from panoptic_zoo.datasets.synthetic import SYNTHETIC_METAINFO
 from panoptic_zoo.evaluation.pq_benchmark import perturb_prediction
+from panoptic_zoo.evaluation import panoptic_quality
 from panoptic_zoo.evaluation.pq_files import read_id_map
 from panoptic_zoo.registry import METRICS
 
@@ -96,6 +97,36 @@ def test_states_merge_across_ranks(synthetic_root):
     merged = ranks[0].results + ranks[1].results  # as MMEngine gathers
     assert whole.compute_metrics(whole.results) == \
         ranks[0].compute_metrics(merged)
+
+
+def test_sampler_padding_counts_once(synthetic_root, monkeypatch):
+    """5 images on 2 ranks as MMEngine's samplers deal them: rank 1's last
+    round is padded with image 0 (here a different prediction of it, as a
+    batch of other images can give), or not padded: each image counts
+    once, at its own place, and the numbers are one process's."""
+    samples = _samples(synthetic_root, seed=7)[:5]
+    whole = _metric(synthetic_root)
+    whole.process({}, samples)
+    expected = whole.evaluate(5)
+    copy = _samples(synthetic_root, seed=8)[0]
+    wrong = _metric(synthetic_root)
+    wrong.process({}, [copy] + samples[1:])
+    assert wrong.evaluate(5) != expected  # keeping the copy would show
+    for padding in ([copy], []):
+        ranks = [_metric(synthetic_root) for _ in range(2)]
+        for i, sample in enumerate(samples):
+            ranks[i % 2].process({}, [sample])
+        ranks[1].process({}, padding)
+        parts = [list(r.results) for r in ranks]
+        monkeypatch.setattr(panoptic_quality, 'all_gather_object',
+                            lambda results: parts)
+        assert ranks[0].evaluate(5) == expected
+    metric = _metric(synthetic_root)
+    metric.process({}, samples + samples[:1])  # image id listed twice
+    with pytest.raises(
+            ValueError, match='6 images of the dataset have 5 '
+            'distinct img_id'):
+        metric.evaluate(6)
 
 
 def test_ground_truth_as_prediction_is_perfect(synthetic_root):

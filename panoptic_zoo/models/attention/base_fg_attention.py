@@ -1,14 +1,13 @@
 """What AUNet's PAM and MAM share: attention from a per-level FG map."""
 import copy
-from abc import ABCMeta, abstractmethod
+from abc import abstractmethod
 from typing import Optional, Sequence, Tuple
 
 import torch
 from mmdet.utils import OptConfigType, OptMultiConfig
-from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from panoptic_zoo.structures import FGContext
+from panoptic_zoo.models.contracts import FGAttention, FGView
 from .background_reweight import BackgroundReweight
 
 
@@ -28,7 +27,7 @@ def suppress_foreground(bg_feat: Tensor, fg_logit: Tensor) -> Tensor:
     return bg_feat * (1 - torch.sigmoid(fg_logit)) + bg_feat
 
 
-class BaseFGAttention(BaseModule, metaclass=ABCMeta):
+class BaseFGAttention(FGAttention):
     """FG→BG attention of AUNet (Li et al., CVPR 2019): per level l,
     ``M_l = conv1x1(ReLU(conv1x1(F_l)))`` from an FG map ``F_l``,
     ``S'_l = S_l ⊙ (1 − sigmoid(M_l)) + S_l`` and, optionally,
@@ -52,10 +51,6 @@ class BaseFGAttention(BaseModule, metaclass=ABCMeta):
             with 32 groups.
         init_cfg (dict, optional): Initialisation config.
     """
-
-    #: FGContext fields this plugin reads; the segmentor fills them.
-    needs_rpn_feats = False
-    needs_fg_masks = False
 
     def __init__(self,
                  *,
@@ -96,18 +91,18 @@ class BaseFGAttention(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def fg_maps(self, bg_feats: Sequence[Tensor],
-                fg: FGContext) -> Sequence[Tensor]:
+                fg: FGView) -> Sequence[Tensor]:
         """F_l for each attended level: (B, C_f, H_l, W_l) beside the
         (B, C_s, H_l, W_l) ``bg_feats[l]``, l < L."""
 
     def forward(self, bg_feats: Sequence[Tensor],
-                fg: FGContext) -> Tuple[Tensor, ...]:
+                fg: FGView) -> Tuple[Tensor, ...]:
         """Attend the first L BG levels.
 
         Args:
             bg_feats (Sequence[Tensor]): S_l, (B, C_s, H_l, W_l) per level;
                 at least L levels.
-            fg (FGContext): The FG branch's outputs.
+            fg (FGView): The FG fields this plugin reads.
 
         Returns:
             tuple[Tensor]: S''_l (S'_l without reweight) for l < L, then the

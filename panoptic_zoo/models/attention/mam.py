@@ -7,9 +7,9 @@ from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from panoptic_zoo.models.contracts import FGView
 from panoptic_zoo.ops.roi_upsample import roi_upsample
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
 from .base_fg_attention import BaseFGAttention
 
 
@@ -46,9 +46,8 @@ class MAM(BaseFGAttention):
     ``S'_l = S_l ⊙ (1 − sigmoid(M_l)) + S_l``, ``S''_l = S'_l ⊙ N_l``.
 
     A plugin for ``PanopticSegmentor.attention``, placed after PAM. It
-    declares ``needs_fg_masks``: the segmentor then fills
-    ``FGContext.instances`` with boxes in input (batch) coordinates and
-    ``mask_logits`` (N, m, m): the mask head run on the GT boxes with the GT
+    reads ``FGContext.instances``: boxes in input (batch) coordinates and
+    ``mask_logits`` (N, m, m), the mask head run on the GT boxes with the GT
     labels in training (the paper does not say which RoIs; these are
     complete and correctly labelled), on the detections at test. The masks
     are not detached: the BG loss also trains the mask head.
@@ -73,7 +72,7 @@ class MAM(BaseFGAttention):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    needs_fg_masks = True
+    reads = ('instances', )
 
     def __init__(self,
                  *,
@@ -111,7 +110,7 @@ class MAM(BaseFGAttention):
         self.normalize = normalize
 
     def fg_maps(self, bg_feats: Sequence[Tensor],
-                fg: FGContext) -> List[Tensor]:
+                fg: FGView) -> List[Tensor]:
         """U_l, (B, 1, H_l, W_l): the FG masks pasted onto each level.
 
         Raises:
@@ -142,9 +141,8 @@ class MAM(BaseFGAttention):
         if instances is None or any('mask_logits' not in i for i in instances):
             raise ValueError(
                 'MAM needs FGContext.instances with bboxes (input '
-                'coordinates) and mask_logits (N, m, m): use it in '
-                'PanopticSegmentor.attention, which fills them for plugins '
-                'with needs_fg_masks')
+                'coordinates) and mask_logits (N, m, m), as '
+                'PanopticSegmentor gives them')
         if len(instances) != bg_feats[0].shape[0]:
             raise ValueError(
                 f'MAM: {len(instances)} instance sets for a batch of '

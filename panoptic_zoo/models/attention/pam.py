@@ -4,8 +4,8 @@ from typing import Optional, Sequence
 from mmdet.utils import OptConfigType, OptMultiConfig
 from torch import Tensor
 
+from panoptic_zoo.models.contracts import FGView
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
 from .base_fg_attention import BaseFGAttention
 
 
@@ -19,11 +19,10 @@ class PAM(BaseFGAttention):
     ``S'_l = S_l ⊙ M'_l + S_l`` and, with ``reweight``,
     ``S''_l = S'_l ⊙ sigmoid(GN(conv1x1(GAP(S'_l))))``.
 
-    A plugin for ``PanopticSegmentor.attention``: it declares
-    ``needs_rpn_feats`` and the segmentor fills ``FGContext.rpn_feats`` (in
-    training and test). The BG gradient reaches the RPN head through P_l,
-    as in the paper. The width of the hidden 1×1 conv is not given in the
-    paper; it defaults to C_r.
+    A plugin for ``PanopticSegmentor.attention``: it reads
+    ``FGContext.rpn_feats`` (in training and test). The BG gradient
+    reaches the RPN head through P_l, as in the paper. The width of the
+    hidden 1×1 conv is not given in the paper; it defaults to C_r.
     Shapes: B images, level l of H_l × W_l cells.
 
     Args:
@@ -38,7 +37,7 @@ class PAM(BaseFGAttention):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    needs_rpn_feats = True
+    reads = ('rpn_feats', )
 
     def __init__(self,
                  *,
@@ -64,18 +63,13 @@ class PAM(BaseFGAttention):
         return self.fg_channels
 
     def fg_maps(self, bg_feats: Sequence[Tensor],
-                fg: FGContext) -> Sequence[Tensor]:
+                fg: FGView) -> Sequence[Tensor]:
         """P_l, (B, C_r, H_l, W_l), for each attended level.
 
         Raises:
             ValueError: if the context has no RPN features, too few levels,
                 or their sizes differ from the BG levels'.
         """
-        if fg.rpn_feats is None:
-            raise ValueError(
-                'PAM needs FGContext.rpn_feats (the RPN head\'s per-level '
-                'conv features): use it in PanopticSegmentor.attention, '
-                'which fills them for plugins with needs_rpn_feats')
         if len(fg.rpn_feats) < len(bg_feats):
             raise ValueError(
                 f'PAM attends {len(bg_feats)} levels but the RPN gave '

@@ -2,12 +2,12 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmdet.models.seg_heads.panoptic_fusion_heads import HeuristicFusionHead
 from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
+from .heuristic_fusion_head import HeuristicFusionHead
 
 
 def relation_matrix(relations: Sequence[Sequence[str]],

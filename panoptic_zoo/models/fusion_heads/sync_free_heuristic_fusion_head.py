@@ -18,12 +18,12 @@ from typing import Tuple
 
 import torch
 from mmdet.evaluation.functional import INSTANCE_OFFSET
-from mmdet.models.seg_heads.panoptic_fusion_heads import HeuristicFusionHead
 from mmdet.utils import OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
 from panoptic_zoo.registry import MODELS
+from .heuristic_fusion_head import HeuristicFusionHead
 
 
 def overlap_limits(areas: Tensor, overlap_thr: float,

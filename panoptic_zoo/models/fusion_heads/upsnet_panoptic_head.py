@@ -4,14 +4,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.seg_heads.panoptic_fusion_heads import \
-    BasePanopticFusionHead
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptConfigType, OptMultiConfig, PixelList
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
+from panoptic_zoo.models.contracts import (FGContext, PanopticFusionHead,
+                                           SemanticLogits)
 from panoptic_zoo.registry import MODELS
 from .upsnet_panoptic_logits import (IGNORE_INDEX, panoptic_argmax,
                                      panoptic_logits, panoptic_targets)
@@ -27,7 +27,7 @@ TEST_DEFAULTS = dict(
 
 
 @MODELS.register_module()
-class UPSNetPanopticHead(BasePanopticFusionHead):
+class UPSNetPanopticHead(PanopticFusionHead):
     """Parameter-free panoptic head of UPSNet (Xiong et al., CVPR 2019,
     Sec. 3.3, Eq. 1-2), as the official code implements it (FIDELITY.md
     §3).
@@ -40,9 +40,10 @@ class UPSNetPanopticHead(BasePanopticFusionHead):
 
     Training (:meth:`loss`): the instances are a random ``keep_fraction`` of
     the non-crowd GT boxes (:meth:`sample_instances`), with the mask head
-    run on them by the segmentor; Z is built at the semantic logits'
-    resolution (1/4) and the cross-entropy target labels pixels of dropped
-    and crowd instances *unknown*, so that channel is trained. The loss is
+    run on them (``FGContext.add_mask_logits``); Z is built at the
+    semantic logits' resolution (1/4) and the cross-entropy target labels
+    pixels of dropped and crowd instances *unknown*, so that channel is
+    trained. The loss is
     averaged over all pixels, ignored ones counting 0 (the official
     ``reduce=False`` then ``mean``); gradients reach both the semantic and
     the mask head.
@@ -87,9 +88,8 @@ class UPSNetPanopticHead(BasePanopticFusionHead):
         init_cfg (dict, optional): Unused (no parameters).
     """
 
-    #: Tells the segmentor to hand over logits (semantic logits split into
-    #: stuff and per-thing-class, and mask logits), not binary masks.
-    uses_logits = True
+    #: Z needs X_thing of each instance's class.
+    needs_thing_logits_per_class = True
 
     def __init__(self,
                  *,
@@ -150,9 +150,23 @@ class UPSNetPanopticHead(BasePanopticFusionHead):
                     bboxes=bboxes[inds], labels=gt.labels[inds], gt_inds=inds))
         return sampled
 
-    def loss(self, stuff_logits: Tensor, thing_logits: Tensor,
-             instances: InstanceList,
+    def loss(self, fg: FGContext, seg: SemanticLogits,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """``loss_panoptic`` on a random subset of the GT instances
+        (:meth:`sample_instances`) with the mask head's logits on their
+        boxes; empty for an inference-only head."""
+        if self.loss_panoptic is None:
+            return {}
+        stuff, things = seg.split(seg.seg_preds)
+        instances = fg.add_mask_logits(
+            self.sample_instances(
+                [s.gt_instances for s in batch_data_samples]))
+        return self.loss_by_logits(stuff, things, instances,
+                                   batch_data_samples)
+
+    def loss_by_logits(self, stuff_logits: Tensor, thing_logits: Tensor,
+                       instances: InstanceList,
+                       batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Panoptic cross-entropy at the semantic logits' resolution.
 
         Args:
@@ -211,11 +225,20 @@ class UPSNetPanopticHead(BasePanopticFusionHead):
             with_unknown=self.with_unknown)
 
     # ------------------------------------------------------------- test
-    def predict(self,
-                instances_list: InstanceList,
-                seg_logits_list: Sequence[Tuple[Tensor, Tensor]],
-                batch_img_metas: List[dict],
-                rescale: bool = True) -> PixelList:
+    def predict(self, fg: FGContext, seg: SemanticLogits,
+                batch_img_metas: List[dict], rescale: bool) -> PixelList:
+        """Panoptic maps of the detections (``fg.instances``) and the
+        semantic logits at the padded input size."""
+        maps = seg.resized(batch_img_metas, rescale=False)
+        return self.predict_by_logits(fg.instances,
+                                      [seg.split(m) for m in maps],
+                                      batch_img_metas, rescale)
+
+    def predict_by_logits(self,
+                          instances_list: InstanceList,
+                          seg_logits_list: Sequence[Tuple[Tensor, Tensor]],
+                          batch_img_metas: List[dict],
+                          rescale: bool = True) -> PixelList:
         """Panoptic maps from detections and semantic logits.
 
         Args:

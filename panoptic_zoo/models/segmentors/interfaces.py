@@ -15,27 +15,27 @@ attributes they already have. Per slot:
   (``AdaptiveConvFCBBoxHead``, ``AdaptiveFCNMaskHead``, ``FCFusionMaskHead``
   with ``num_levels``); mmdet's read none.
 - The mask head gives (N, K, m, m') logits, K = T, or 1 when
-  class-agnostic: that channel then serves every instance, for MAM and for
-  logit fusion alike (``logit_fusion.add_mask_logits``); its presence is
-  checked by ``FGContextBuilder`` and ``check_logit_fusion``.
-- ``semantic_head`` reads levels [``start_level``, ``end_level``) at its
-  input channels and gives S + 1 channels (things merged), or S + T when it
-  has ``split_logits``.
-- ``attention`` plugins read and give the first ``num_levels`` BG levels of
-  ``bg_channels``; these must be levels the semantic head reads, or the
-  plugin's weights get no gradient. PAM reads the RPN features
-  (``rpn_channels``); MAM pastes masks at ``strides``.
-- ``panoptic_fusion_head`` reads S + 1 semantic maps and binary masks, or,
-  with ``uses_logits``, per-class logits (:func:`check_logit_fusion`).
+  class-agnostic: that channel then serves every instance
+  (``FGContext.instances``' ``mask_logits``).
+- ``semantic_head`` (a ``PanopticSemanticHead``) reads levels
+  [``start_level``, ``end_level``) at its input channels and gives S stuff
+  then K thing channels (``num_thing_channels``: 1 or T).
+- ``attention`` plugins (``FGAttention``) read and give the first
+  ``num_levels`` BG levels of ``bg_channels``; these must be levels the
+  semantic head reads, or the plugin's weights get no gradient. Those that
+  read ``rpn_feats`` (PAM) read ``rpn_channels``; MAM pastes masks at
+  ``strides``.
+- ``panoptic_fusion_head`` (a ``PanopticFusionHead``) reads the semantic
+  logits; with ``needs_thing_logits_per_class`` it needs K = T.
 
 Each check raises one ValueError naming both config keys and why.
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
-import torch
-from torch import Tensor, nn
+from torch import nn
 
-from .logit_fusion import check_logit_fusion, uses_logits
+from panoptic_zoo.models.contracts import (FGAttention, PanopticFusionHead,
+                                           PanopticSemanticHead)
 
 
 class NeckOutputs(NamedTuple):
@@ -212,7 +212,7 @@ def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
                 f'{_name("model.semantic_head", semantic)} reads only '
                 f'[{start}, {end}): its weights on the other levels would '
                 'get no gradient; attend the levels the semantic head reads')
-        if getattr(plugin, 'needs_rpn_feats', False):
+        if 'rpn_feats' in plugin.reads:
             rpn, read = model.rpn_head, getattr(plugin, 'rpn_channels', None)
             feat = getattr(rpn, 'feat_channels', None)
             _reads_channels(
@@ -224,23 +224,49 @@ def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
                 model)
 
 
-def check_fusion_head(model: nn.Module) -> None:
-    """Logit fusion needs per-class logits and mask logits; the others read
-    S + 1 maps, which a per-class head gives via
-    :func:`merged_thing_logits`, or a head with S + 1 classes."""
-    if uses_logits(model):
-        check_logit_fusion(model)
-        return
-    semantic, fusion = model.semantic_head, model.panoptic_fusion_head
-    channels = getattr(semantic, 'num_classes', None)
-    expected = model.num_stuff_classes + 1
-    if not callable(getattr(semantic, 'split_logits', None)) \
-            and channels is not None and channels != expected:
+def check_contracts(model: nn.Module) -> None:
+    """Every slot's part implements its contract (docs/architecture.md)."""
+    parts = [('model.rpn_head', model.rpn_head, 'forward_feats',
+              "panoptic_zoo's RPNHead (mmdet's, giving its conv features)"),
+             ('model.semantic_head', model.semantic_head,
+              PanopticSemanticHead,
+              "a PanopticSemanticHead (panoptic_zoo's PanopticFPNHead, "
+              'PanopticFPNPerClassHead, UPSNetSemanticHead)'),
+             ('model.panoptic_fusion_head', model.panoptic_fusion_head,
+              PanopticFusionHead,
+              "a PanopticFusionHead (panoptic_zoo's HeuristicFusionHead, "
+              'UPSNetPanopticHead, ...)')]
+    parts += [(f'model.attention[{i}]', plugin, FGAttention,
+               'an FGAttention subclass with forward(bg_feats, fg)')
+              for i, plugin in enumerate(model.attention)]
+    for key, part, contract, fix in parts:
+        ok = callable(getattr(part, contract, None)) if isinstance(
+            contract, str) else isinstance(part, contract)
+        if not ok:
+            raise ValueError(
+                f'{_name(key, part)} does not implement the slot\'s contract '
+                f'({type(part).__module__}): use {fix}')
+    roi_head = model.roi_head
+    if not getattr(roi_head, 'with_mask', False):
         raise ValueError(
-            f'{_name("model.panoptic_fusion_head", fusion)} reads '
-            f'{expected} semantic channels (stuff, then all things), but '
-            f'{_name("model.semantic_head", semantic, num_classes=channels)}'
-            ' gives another layout and no split_logits')
+            f'{_name("model.roi_head", roi_head)} has no mask head: the '
+            'fusion head and FGContext.instances need mask logits (add '
+            'mask_roi_extractor and mask_head)')
+
+
+def check_fusion_head(model: nn.Module) -> None:
+    """A fusion head that reads one thing channel per class needs a
+    semantic head that gives them."""
+    semantic, fusion = model.semantic_head, model.panoptic_fusion_head
+    if fusion.needs_thing_logits_per_class and \
+            semantic.num_thing_channels != model.num_things_classes:
+        raise ValueError(
+            f'{_name("model.panoptic_fusion_head", fusion)} needs one '
+            f'semantic logit channel per thing class '
+            f'({model.num_things_classes}), but '
+            f'{_name("model.semantic_head", semantic)} gives '
+            f'{semantic.num_thing_channels} (things merged): use '
+            'UPSNetSemanticHead or PanopticFPNPerClassHead')
 
 
 def check_slot_interfaces(model: nn.Module) -> None:
@@ -250,38 +276,10 @@ def check_slot_interfaces(model: nn.Module) -> None:
     Raises:
         ValueError: for the first mismatch, naming both parts.
     """
+    check_contracts(model)
     neck = neck_outputs(model)
     check_rpn_head(model, neck)
     check_roi_head(model, neck)
     check_semantic_head(model, neck)
     check_attention(model, neck)
     check_fusion_head(model)
-
-
-def merged_thing_logits(semantic_head: nn.Module,
-                        seg_preds: List[Tensor]) -> List[Tensor]:
-    """Semantic maps as fusion heads without ``uses_logits`` read them:
-    (S + 1, H, W), all thing classes in channel S.
-
-    A head with per-thing-class logits (``split_logits``, stuff first) is
-    merged by a max over its thing channels, which keeps each pixel's
-    argmax (a thing class becomes channel S); mmdet's heuristic fusion
-    would otherwise label thing pixels S + t + T, beyond void. Other
-    heads' maps are returned as they are.
-
-    Args:
-        semantic_head (nn.Module): The segmentor's semantic head.
-        seg_preds (list[Tensor]): Its ``predict`` output, (C, H, W) each.
-
-    Returns:
-        list[Tensor]: (S + 1, H, W) each for per-class heads, else
-        ``seg_preds``.
-    """
-    if not callable(getattr(semantic_head, 'split_logits', None)):
-        return seg_preds
-    merged = []
-    for seg in seg_preds:
-        stuff, things = semantic_head.split_logits(seg)
-        things = things.max(dim=-3, keepdim=True)[0]  # (1, H, W)
-        merged.append(torch.cat([stuff, things], dim=-3))  # (S + 1, H, W)
-    return merged

@@ -4,17 +4,16 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
-from mmdet.structures import DetDataSample, SampleList
+from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from panoptic_zoo.models.contracts import FGContext, SemanticLogits
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
 from .class_layout import check_class_layout
-from .fg_context import FGContextBuilder
-from .interfaces import check_slot_interfaces, merged_thing_logits
-from .logit_fusion import (logit_fusion_loss, logit_fusion_predict,
-                           uses_logits)
+from .fg_branch import (raw_context, rpn_loss, rpn_predict, test_context,
+                        train_context)
+from .interfaces import check_slot_interfaces
 
 
 @MODELS.register_module()
@@ -28,25 +27,27 @@ class PanopticSegmentor(TwoStageDetector):
     ``panoptic_fusion_head`` merges both into one panoptic map.
 
     Panoptic FPN (Kirillov et al., CVPR 2019) is this class with no attention
-    and mmdet's ``HeuristicFusionHead``; its state_dict keys, losses and
+    and the heuristic fusion head; its state_dict keys, losses and
     predictions equal mmdet's ``PanopticFPN`` for the same weights, so mmdet
     checkpoints load unchanged. UPSNet, PANet and AUNet are other configs.
 
-    Fusion heads that read logits (``uses_logits = True``, e.g.
-    ``UPSNetPanopticHead``) get another interface, in ``logit_fusion.py``:
-    at test, detections in input coordinates with ``mask_logits`` (N, m, m)
-    and the semantic logits split into stuff and per-thing-class blocks by
-    ``semantic_head.split_logits``; in training, if the fusion head has a
-    loss (``with_loss``), the semantic head runs once, its losses come from
-    ``semantic_head.loss_by_feat`` and the same logits go, with grad, to
-    ``panoptic_fusion_head.loss`` together with the mask head's logits on
-    the GT boxes the fusion head sampled. Heads that cannot give this fail
-    at build time.
+    One data path for every model, in training and test alike::
 
-    Attention plugins declare what they read beyond the neck features and
-    proposals (``needs_rpn_feats``, ``needs_fg_masks``, e.g. AUNet's PAM and
-    MAM); ``fg_context.py`` fills those ``FGContext`` fields, and only
-    those, in training and test.
+        x = neck(backbone(image))
+        proposals, rpn_feats = rpn_head(x)
+        fg = FGContext(x, proposals, rpn_feats, instances)  # FG branch
+        seg = semantic_head(attention[n](...attention[0](x, fg)..., fg))
+        losses / panoptic = panoptic_fusion_head.loss / predict(fg, seg)
+
+    Every slot has a contract (``panoptic_zoo.models.contracts``,
+    docs/architecture.md): the RPN head gives its shared features
+    (``forward_feats``); ``fg`` has one meaning in training and test (boxes
+    in input coordinates, instances with mask logits, the mask head run at
+    most once on them); each attention plugin sees only the ``fg`` fields
+    it declares in ``reads``; the semantic head runs once and its logits
+    (:class:`SemanticLogits`, stuff first, K thing channels) serve its loss
+    and the fusion head; every fusion head has ``loss(fg, seg, samples)``
+    and ``predict(fg, seg, metas, rescale)``.
 
     What each slot gives the others (levels, channels, strides, the RoI
     feature layout, semantic channels) is declared by the parts and checked
@@ -113,9 +114,11 @@ class PanopticSegmentor(TwoStageDetector):
             self)
         self.num_classes = self.num_things_classes + self.num_stuff_classes
         check_slot_interfaces(self)
-        # Computes the FGContext fields the plugins ask for, and only those.
-        self.fg_context = FGContextBuilder(self.attention, self.rpn_head,
-                                           self.roi_head)
+        # What each plugin may read of the FGContext (FGContext.view).
+        self._plugin_reads = [
+            (plugin.reads, f'model.attention[{i}] ({type(plugin).__name__})')
+            for i, plugin in enumerate(self.attention)
+        ]
         self.channels_last = channels_last
         if channels_last:
             # In-place initialisation and checkpoint loading keep strides.
@@ -131,28 +134,6 @@ class PanopticSegmentor(TwoStageDetector):
                 batch_inputs.contiguous(memory_format=torch.channels_last)))
         return tuple(level.contiguous() for level in x)
 
-    # ------------------------------------------------------------- branches
-    def _rpn_loss(self, x: Tuple[Tensor], batch_data_samples: SampleList
-                  ) -> Tuple[Dict[str, Tensor], list]:
-        """RPN losses (class-agnostic targets) and proposals for training."""
-        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
-        rpn_data_samples = [rpn_sample(s) for s in batch_data_samples]
-        rpn_losses, proposals = self.rpn_head.loss_and_predict(
-            x, rpn_data_samples, proposal_cfg=proposal_cfg)
-        # mmdet's key names, so logs and loss sums match PanopticFPN.
-        for key in list(rpn_losses):
-            if 'loss' in key and 'rpn' not in key:
-                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
-        return rpn_losses, proposals
-
-    def _attend(self, fg: FGContext) -> Tuple[Tensor]:
-        """Run the FG→BG attention plugins over the BG branch's features."""
-        fg = self.fg_context.complete(fg)
-        bg_feats = fg.feats
-        for plugin in self.attention:
-            bg_feats = tuple(plugin(bg_feats, fg))
-        return bg_feats
-
     # ------------------------------------------------------------- train
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
@@ -164,23 +145,21 @@ class PanopticSegmentor(TwoStageDetector):
                 ``gt_sem_seg`` per image.
 
         Returns:
-            dict[str, Tensor]: ``loss_*`` entries of every branch
-            (``loss_panoptic`` too when the fusion head is trainable).
+            dict[str, Tensor]: ``loss_*`` entries of every branch (and the
+            fusion head's, if it has any).
         """
         x = self.extract_feat(batch_inputs)
-        with self.fg_context.recording(self.rpn_head):
-            losses, proposals = self._rpn_loss(x, batch_data_samples)
-            losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
-            instances = self.fg_context.train_instances(
-                self.roi_head, x, batch_data_samples)
-            bg_feats = self._attend(
-                FGContext(feats=x, proposals=proposals, instances=instances))
-        if self.panoptic_fusion_head.with_loss:
-            losses.update(
-                logit_fusion_loss(self, x, bg_feats, batch_data_samples))
-        else:
-            losses.update(
-                self.semantic_head.loss(bg_feats, batch_data_samples))
+        losses, proposals, rpn_feats = rpn_loss(
+            self.rpn_head, x, batch_data_samples,
+            self.train_cfg.get('rpn_proposal', self.test_cfg.rpn))
+        fg = train_context(self.roi_head, x, proposals, rpn_feats,
+                           batch_data_samples)
+        losses.update(self.roi_head.loss(x, proposals, batch_data_samples))
+        seg = self._semantic(self.attend(x, fg))
+        losses.update(
+            self.semantic_head.loss_by_feat(seg.outs, batch_data_samples))
+        losses.update(
+            self.panoptic_fusion_head.loss(fg, seg, batch_data_samples))
         return losses
 
     # ------------------------------------------------------------- test
@@ -195,64 +174,43 @@ class PanopticSegmentor(TwoStageDetector):
             shape (1, H, W) (``label + instance_id * INSTANCE_OFFSET``, void
             = ``num_classes``) in original-image size when ``rescale``.
         """
-        batch_img_metas = [s.metainfo for s in batch_data_samples]
+        metas = [s.metainfo for s in batch_data_samples]
         x = self.extract_feat(batch_inputs)
-        with self.fg_context.recording(self.rpn_head):
-            proposals = self.rpn_head.predict(
-                x, batch_data_samples, rescale=False)
-            if uses_logits(self):
-                panoptic = logit_fusion_predict(self, x, proposals,
-                                                batch_data_samples, rescale)
-            else:
-                instances = self.roi_head.predict(
-                    x, proposals, batch_data_samples, rescale=rescale)
-                fg_instances = self.fg_context.test_instances(
-                    self.roi_head, x, instances, batch_img_metas, rescale)
-                bg_feats = self._attend(
-                    FGContext(
-                        feats=x, proposals=proposals, instances=fg_instances))
-                seg_preds = self.semantic_head.predict(bg_feats,
-                                                       batch_img_metas,
-                                                       rescale)
-                # (S + T) per-class logits → the (S + 1) maps fusion reads.
-                seg_preds = merged_thing_logits(self.semantic_head, seg_preds)
-                panoptic = self.panoptic_fusion_head.predict(
-                    instances, seg_preds)
+        proposals, rpn_feats = rpn_predict(self.rpn_head, x, metas)
+        fg = test_context(self.roi_head, x, proposals, rpn_feats, metas)
+        seg = self._semantic(self.attend(x, fg))
+        panoptic = self.panoptic_fusion_head.predict(fg, seg, metas, rescale)
         for data_sample, pred in zip(batch_data_samples, panoptic):
             data_sample.pred_panoptic_seg = pred
         return batch_data_samples
 
+    # ------------------------------------------------------------- steps
+    def attend(self, x: Tuple[Tensor, ...], fg: FGContext
+               ) -> Tuple[Tensor, ...]:
+        """The BG branch's features: the neck's, transformed by every
+        attention plugin in order, each seeing the FG fields it reads."""
+        bg_feats = x
+        for plugin, reads in zip(self.attention, self._plugin_reads):
+            bg_feats = tuple(plugin(bg_feats, fg.view(*reads)))
+        return bg_feats
+
+    def _semantic(self, bg_feats: Tuple[Tensor, ...]) -> SemanticLogits:
+        """One semantic forward, shared by its loss and the fusion head."""
+        head = self.semantic_head
+        return SemanticLogits.of(head, head(bg_feats))
+
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> tuple:
         """Raw head outputs, no post-processing (for FLOP counting)."""
+        metas = [s.metainfo for s in batch_data_samples]
         x = self.extract_feat(batch_inputs)
-        with self.fg_context.recording(self.rpn_head):
-            rpn_outs = self.rpn_head.forward(x)
-            batch_img_metas = [s.metainfo for s in batch_data_samples]
-            proposals = self.rpn_head.predict_by_feat(
-                *rpn_outs, batch_img_metas=batch_img_metas, rescale=False)
-            roi_outs = self.roi_head(x, proposals)
-            # (cls_score, bbox_pred[, mask_preds]): reuse the box outputs.
-            instances = self.fg_context.proposal_instances(
-                self.roi_head, x, proposals, roi_outs[:2], batch_img_metas)
-            bg_feats = self._attend(
-                FGContext(feats=x, proposals=proposals, instances=instances))
-        seg_outs = self.semantic_head.forward(bg_feats)
+        rpn_feats = self.rpn_head.forward_feats(x)
+        rpn_outs = self.rpn_head.forward_outs(rpn_feats)
+        proposals = self.rpn_head.predict_by_feat(
+            *rpn_outs, batch_img_metas=metas, rescale=False)
+        roi_outs = self.roi_head(x, proposals)
+        # (cls_score, bbox_pred[, mask_preds]): reuse the box outputs.
+        fg = raw_context(self.roi_head, x, proposals, rpn_feats,
+                         roi_outs[:2], metas)
+        seg_outs = self.semantic_head.forward(self.attend(x, fg))
         return rpn_outs + roi_outs + (seg_outs['seg_preds'], )
-
-
-def rpn_sample(data_sample: DetDataSample) -> DetDataSample:
-    """The RPN's view of a sample: the same ground truth with every label
-    0 (class-agnostic objectness), the caller's sample untouched.
-
-    A new sample holding the same tensors and masks, not a deep copy:
-    copying the full-image gt masks and semantic map took ~50 ms of a
-    ~165 ms Panoptic FPN step on an H100 (2 images of 800×1216, 15
-    instances), and the RPN reads only boxes and labels.
-    """
-    rpn = DetDataSample(metainfo=data_sample.metainfo)
-    rpn.gt_instances = data_sample.gt_instances.new()  # same fields
-    rpn.gt_instances.labels = torch.zeros_like(rpn.gt_instances.labels)
-    if 'ignored_instances' in data_sample:
-        rpn.ignored_instances = data_sample.ignored_instances
-    return rpn

@@ -4,17 +4,17 @@ from typing import Dict
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.seg_heads import PanopticFPNHead
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
 from panoptic_zoo.registry import MODELS
-from .stuff_first import IGNORE_INDEX, StuffFirstLogitsMixin, to_stuff_first
+from .panoptic_fpn_head import PanopticFPNHead
+from .stuff_first import IGNORE_INDEX, to_stuff_first
 
 
 @MODELS.register_module()
-class PanopticFPNPerClassHead(StuffFirstLogitsMixin, PanopticFPNHead):
+class PanopticFPNPerClassHead(PanopticFPNHead):
     """mmdet's ``PanopticFPNHead`` (Kirillov et al., CVPR 2019) predicting
     ``S + T`` classes, stuff first, instead of ``S + 1`` with every thing
     class merged into one channel.

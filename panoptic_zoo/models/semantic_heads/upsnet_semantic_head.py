@@ -6,14 +6,14 @@ import torch
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmcv.ops import roi_align
-from mmdet.models.seg_heads.base_semantic_head import BaseSemanticHead
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi, get_box_tensor
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from torch import Tensor, nn
 
+from panoptic_zoo.models.contracts import PanopticSemanticHead
 from panoptic_zoo.registry import MODELS
-from .stuff_first import IGNORE_INDEX, StuffFirstLogitsMixin, to_stuff_first
+from .stuff_first import IGNORE_INDEX, to_stuff_first
 
 #: conv_cfg types: plain conv, DCN v1 (official), modulated DCN (v2).
 CONV_TYPES = ('Conv2d', 'DCN', 'DCNv2')
@@ -78,7 +78,7 @@ class SubNetLayer(nn.Module):
 
 
 @MODELS.register_module()
-class UPSNetSemanticHead(StuffFirstLogitsMixin, BaseSemanticHead):
+class UPSNetSemanticHead(PanopticSemanticHead):
     """Deformable semantic head of UPSNet (Xiong et al., CVPR 2019,
     Sec. 3.2), as in the official ``fcn.py`` (FIDELITY.md §1-2).
 

@@ -2,12 +2,11 @@
 from typing import List, Sequence, Tuple
 
 import torch
-from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from panoptic_zoo.models.contracts import FGAttention, FGView
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
 
 
 def proposal_occupancy(bboxes: Tensor, scores: Tensor, size: Tuple[int, int],
@@ -45,7 +44,7 @@ def proposal_occupancy(bboxes: Tensor, scores: Tensor, size: Tuple[int, int],
 
 
 @MODELS.register_module()
-class ProposalGateAttention(BaseModule):
+class ProposalGateAttention(FGAttention):
     """BG attention gated by the RPN proposals, then channel reweighting.
 
     A plugin for ``PanopticSegmentor.attention``. Per level l, with BG
@@ -61,13 +60,12 @@ class ProposalGateAttention(BaseModule):
        ``W_2: C/r → C``; ``S''_l = S'_l ⊙ N_l``.
 
     Differs from PAM: the FG evidence is the proposals' boxes, not the RPN
-    features (``FGContext.proposals`` is filled in training and test,
-    ``rpn_feats`` not always), and one set of weights serves every level.
+    features, and one set of weights serves every level.
     At initialisation the gate ignores the features (zero conv weights) and
     reads the occupancy only: ``A = sigmoid(4 · O − 2)``.
 
     Args:
-        in_channels (int): C, channels of every BG level.
+        bg_channels (int): C, channels of every BG level.
         strides (Sequence[int]): σ_l of each level, one per BG level.
             Defaults to FPN's (4, 8, 16, 32, 64).
         top_k (int): Proposals per image used, highest objectness first.
@@ -76,17 +74,19 @@ class ProposalGateAttention(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
+    reads = ('proposals', )
+
     def __init__(self,
                  *,
-                 in_channels: int,
+                 bg_channels: int,
                  strides: Sequence[int] = (4, 8, 16, 32, 64),
                  top_k: int = 100,
                  reduction: int = 4,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(in_channels, int) or in_channels < 1:
-            raise ValueError('ProposalGateAttention: in_channels must be a '
-                             f'positive int, got {in_channels!r}')
+        if not isinstance(bg_channels, int) or bg_channels < 1:
+            raise ValueError('ProposalGateAttention: bg_channels must be a '
+                             f'positive int, got {bg_channels!r}')
         if not strides or any(s <= 0 for s in strides):
             raise ValueError('ProposalGateAttention: strides must be '
                              f'positive, one per level, got {strides!r}')
@@ -94,16 +94,17 @@ class ProposalGateAttention(BaseModule):
             raise ValueError('ProposalGateAttention: need top_k >= 0 and '
                              f'reduction >= 1, got top_k={top_k}, '
                              f'reduction={reduction}')
+        self.bg_channels = bg_channels  # checked against the neck
         self.strides = tuple(strides)
         self.top_k = top_k
-        self.gate = nn.Conv2d(in_channels, 1, 1)
+        self.gate = nn.Conv2d(bg_channels, 1, 1)
         nn.init.zeros_(self.gate.weight)
         nn.init.constant_(self.gate.bias, -2.0)
         self.occupancy_weight = nn.Parameter(torch.tensor(4.0))
-        hidden = max(in_channels // reduction, 1)
+        hidden = max(bg_channels // reduction, 1)
         self.reweight = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Conv2d(in_channels, hidden, 1),
-            nn.ReLU(inplace=True), nn.Conv2d(hidden, in_channels, 1),
+            nn.AdaptiveAvgPool2d(1), nn.Conv2d(bg_channels, hidden, 1),
+            nn.ReLU(inplace=True), nn.Conv2d(hidden, bg_channels, 1),
             nn.Sigmoid())
 
     def _occupancy(self, proposals: List[InstanceData], feat: Tensor,
@@ -111,9 +112,7 @@ class ProposalGateAttention(BaseModule):
         """(B, 1, H_l, W_l) occupancy of each image's top-k proposals."""
         maps = []
         for props in proposals:
-            # In training mmdet's StandardRoIHead.loss renames the
-            # proposals' ``bboxes`` to ``priors`` in place before we run.
-            bboxes = props.bboxes if 'bboxes' in props else props.priors
+            bboxes = props.bboxes
             scores = props.scores.detach()
             keep = scores.argsort(descending=True)[:self.top_k]
             maps.append(
@@ -123,14 +122,13 @@ class ProposalGateAttention(BaseModule):
         return torch.stack(maps)[:, None]  # (B, 1, H_l, W_l)
 
     def forward(self, bg_feats: Tuple[Tensor, ...],
-                fg: FGContext) -> Tuple[Tensor, ...]:
+                fg: FGView) -> Tuple[Tensor, ...]:
         """Attend every BG level.
 
         Args:
             bg_feats (tuple[Tensor]): (B, C, H_l, W_l) per level l.
-            fg (FGContext): Its ``proposals`` (B images, ``bboxes`` (N, 4)
-                in input pixels, or ``priors`` in training, ``scores``
-                (N,)) are read.
+            fg (FGView): Its ``proposals`` (B images, ``bboxes`` (N, 4)
+                in input pixels, ``scores`` (N,)) are read.
 
         Returns:
             tuple[Tensor]: Same shapes as ``bg_feats``.

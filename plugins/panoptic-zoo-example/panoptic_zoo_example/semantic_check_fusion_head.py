@@ -1,10 +1,10 @@
 """Heuristic fusion that asks the semantic head whether a thing is there."""
 from typing import Optional
 
-from mmdet.models.seg_heads.panoptic_fusion_heads import HeuristicFusionHead
 from mmengine.structures import InstanceData, PixelData
 from torch import Tensor
 
+from panoptic_zoo.models.fusion_heads import HeuristicFusionHead
 from panoptic_zoo.registry import MODELS
 
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
+from panoptic_zoo.models.contracts import FGContext
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
 from panoptic_zoo_example import ProposalGateAttention, proposal_occupancy
 
 STRIDES = (4, 8, 16, 32, 64)
@@ -42,7 +42,7 @@ def test_occupancy_is_soft_union_of_boxes():
 
 
 def test_forward_shapes_and_gradients():
-    attn = MODELS.build(dict(type='ProposalGateAttention', in_channels=8))
+    attn = MODELS.build(dict(type='ProposalGateAttention', bg_channels=8))
     assert isinstance(attn, ProposalGateAttention)
     feats = _feats()
     fg = FGContext(
@@ -56,7 +56,7 @@ def test_forward_shapes_and_gradients():
 
 
 def test_proposals_change_the_features():
-    attn = ProposalGateAttention(in_channels=8)
+    attn = ProposalGateAttention(bg_channels=8)
     feats = tuple(f.detach() for f in _feats(batch=1))
     none = attn(feats, FGContext(feats, _proposals(([], []))))
     one = attn(feats, FGContext(feats, _proposals(([[0, 0, 64, 64]], [1.]))))
@@ -65,7 +65,7 @@ def test_proposals_change_the_features():
 
 
 def test_top_k_keeps_best_proposals():
-    attn = ProposalGateAttention(in_channels=8, top_k=1)
+    attn = ProposalGateAttention(bg_channels=8, top_k=1)
     feat = torch.zeros(1, 8, 4, 4)
     occ = attn._occupancy(
         _proposals(([[0, 0, 8, 8], [8, 8, 16, 16]], [0.2, 0.9])), feat, 4)
@@ -73,11 +73,11 @@ def test_top_k_keeps_best_proposals():
 
 
 def test_bad_config_and_input():
-    with pytest.raises(ValueError, match='in_channels'):
-        ProposalGateAttention(in_channels=0)
+    with pytest.raises(ValueError, match='bg_channels'):
+        ProposalGateAttention(bg_channels=0)
     with pytest.raises(ValueError, match='strides'):
-        ProposalGateAttention(in_channels=8, strides=())
-    attn = ProposalGateAttention(in_channels=8, strides=(4, 8))
+        ProposalGateAttention(bg_channels=8, strides=())
+    attn = ProposalGateAttention(bg_channels=8, strides=(4, 8))
     feats = _feats()
     with pytest.raises(ValueError, match='5 BG levels'):
         attn(feats, FGContext(feats, _proposals(([], []), ([], []))))

@@ -1,10 +1,10 @@
 """SemanticCheckFusionHead: agreement, dropping, equality with heuristic."""
 import pytest
 import torch
-from mmdet.models.seg_heads.panoptic_fusion_heads import HeuristicFusionHead
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
+from panoptic_zoo.models.fusion_heads import HeuristicFusionHead
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo_example import SemanticCheckFusionHead, thing_agreement
 
@@ -55,8 +55,8 @@ def test_instance_on_stuff_is_dropped():
     seg, left, right = _scene()
     head = _head()
     assert isinstance(head, SemanticCheckFusionHead)
-    pan = head.predict([_instances([left, right], [0.5, 0.9], [0, 1])],
-                       [seg])[0].sem_seg[0]
+    pan = head.predict_by_masks(
+        [_instances([left, right], [0.5, 0.9], [0, 1])], [seg])[0].sem_seg[0]
     labels = set((pan % 1000).unique().tolist())
     assert 0 in labels and 1 not in labels  # the right one was stuff
 
@@ -64,16 +64,17 @@ def test_instance_on_stuff_is_dropped():
 def test_no_check_equals_heuristic():
     seg, left, right = _scene()
     inst = _instances([left, right], [0.5, 0.9], [0, 1])
-    ours = _head(min_agreement=0., alpha=0.).predict([inst.clone()], [seg])
+    ours = _head(min_agreement=0., alpha=0.).predict_by_masks(
+        [inst.clone()], [seg])
     ref = HeuristicFusionHead(
         num_things_classes=2, num_stuff_classes=2,
-        test_cfg=TEST_CFG).predict([inst.clone()], [seg.clone()])
+        test_cfg=TEST_CFG).predict_by_masks([inst.clone()], [seg.clone()])
     assert torch.equal(ours[0].sem_seg, ref[0].sem_seg)
 
 
 def test_no_instances():
     seg, _, _ = _scene()
-    pan = _head().predict([_instances([], [], [])], [seg])[0].sem_seg
+    pan = _head().predict_by_masks([_instances([], [], [])], [seg])[0].sem_seg
     assert pan.shape == (1, 8, 8)
 
 
@@ -82,4 +83,4 @@ def test_bad_config_and_layout():
         _head(min_agreement=2.)
     seg, left, _ = _scene()
     with pytest.raises(ValueError, match='num_stuff_classes \\+ 1 = 3'):
-        _head().predict([_instances([left], [0.5], [0])], [seg[:2]])
+        _head().predict_by_masks([_instances([left], [0.5], [0])], [seg[:2]])

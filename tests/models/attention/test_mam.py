@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 
 from panoptic_zoo.models.attention import fpn_roi_levels
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
+from panoptic_zoo.models.contracts import FGContext
 
 STRIDES = (4, 8, 16, 32)
 SIZES = [(32, 40), (16, 20), (8, 10), (4, 5), (2, 3)]  # 128×160 input
@@ -173,8 +173,11 @@ def test_bad_configs_and_inputs():
         MODELS.build(dict(type='MAM', bg_channels=8, normalise=True))
     mam = build_mam()
     bg = bg_feats()
-    with pytest.raises(ValueError, match='MAM needs FGContext.instances'):
+    with pytest.raises(AttributeError, match='instances was not given'):
         mam(bg, FGContext(feats=bg, proposals=[]))
+    no_logits = [InstanceData(bboxes=torch.zeros(0, 4))] * 2
+    with pytest.raises(ValueError, match='MAM needs FGContext.instances'):
+        mam(bg, FGContext(feats=bg, proposals=[], instances=no_logits))
     with pytest.raises(ValueError, match='1 instance sets for a batch of 2'):
         mam(bg, FGContext(feats=bg, proposals=[], instances=instances()[:1]))
     wrong = build_mam(strides=(4, 8, 8, 16))

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from mmengine.structures import InstanceData
 
 from panoptic_zoo.registry import MODELS
-from panoptic_zoo.structures import FGContext
+from panoptic_zoo.models.contracts import FGContext
 
 SIZES = [(16, 20), (8, 10), (4, 5), (2, 3), (1, 2)]  # P2-P6
 
@@ -105,7 +105,7 @@ def test_bad_configs_and_inputs():
             bg_channels=8,
             norm_cfg=dict(type='GN', num_groups=4)))
     bg = feats(8)
-    with pytest.raises(ValueError, match='PAM needs FGContext.rpn_feats'):
+    with pytest.raises(AttributeError, match='rpn_feats was not given'):
         pam(bg, context(bg, None))
     with pytest.raises(ValueError, match='attends num_levels=4 levels but'):
         pam(bg[:3], context(bg[:3], feats(6)[:3]))

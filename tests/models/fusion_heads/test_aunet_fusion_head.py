@@ -50,7 +50,7 @@ def test_relation_keeps_tie_the_heuristic_drops():
         num_things_classes=4, num_stuff_classes=2, test_cfg=TEST_CFG)
     ours = build_head()
     pan_plain = plain.predict([inst], [seg])[0].sem_seg[0]
-    pan_ours = ours.predict([inst], [seg])[0].sem_seg[0]
+    pan_ours = ours.predict_by_masks([inst], [seg])[0].sem_seg[0]
     labels_plain = set((pan_plain % INSTANCE_OFFSET).unique().tolist())
     labels_ours = set((pan_ours % INSTANCE_OFFSET).unique().tolist())
     assert TIE not in labels_plain  # 100% inside the person: dropped
@@ -113,7 +113,7 @@ def test_empty_instances():
         masks=torch.zeros(0, 20, 20, dtype=torch.bool))
     seg = torch.zeros(3, 20, 20)
     seg[1] = 1
-    pan = head.predict([inst], [seg])[0].sem_seg[0]
+    pan = head.predict_by_masks([inst], [seg])[0].sem_seg[0]
     assert pan.unique().tolist() == [4 + 1]  # stuff class 1, label 5
 
 

@@ -203,7 +203,8 @@ def test_loss_gives_gradients_to_semantic_and_mask_logits():
     assert len(instances[0]) == max(int(3 * 0.7), 1) == 2
     mask_logits = torch.randn(2, M, M, requires_grad=True)
     instances[0].mask_logits = mask_logits
-    loss = head.loss(stuff, things, instances, [sample])['loss_panoptic']
+    loss = head.loss_by_logits(stuff, things, instances,
+                               [sample])['loss_panoptic']
     assert torch.isfinite(loss) and loss > 0
     loss.backward()
     for grad in (stuff.grad, things.grad, mask_logits.grad):
@@ -219,7 +220,7 @@ def test_loss_by_hand_for_uniform_logits():
     zeros = torch.zeros(1, 2, 8, 8)
     inst = head.sample_instances([sample.gt_instances])
     inst[0].mask_logits = torch.zeros(1, M, M)
-    loss = head.loss(zeros, zeros, inst, [sample])['loss_panoptic']
+    loss = head.loss_by_logits(zeros, zeros, inst, [sample])['loss_panoptic']
     num_channels = 2 + 1 + 1  # stuff, one instance, unknown
     expected = 0.1 * torch.log(torch.tensor(4.)) * 0.5
     assert num_channels == 4
@@ -236,7 +237,8 @@ def test_zero_gt_instances_train_the_unknown_channel():
     instances[0].mask_logits = torch.zeros(0, M, M)
     stuff = torch.zeros(1, 2, 4, 4, requires_grad=True)
     things = torch.zeros(1, 2, 4, 4, requires_grad=True)
-    loss = head.loss(stuff, things, instances, [sample])['loss_panoptic']
+    loss = head.loss_by_logits(stuff, things, instances,
+                               [sample])['loss_panoptic']
     # Z = [stuff 0, stuff 0, unknown 0]: every pixel is unknown, log 3.
     torch.testing.assert_close(loss, 0.1 * torch.log(torch.tensor(3.)))
     loss.backward()
@@ -322,14 +324,15 @@ def test_predict_instance_ids_rescale_and_zero_detections():
     things = torch.zeros(2, 12, 12)
     things[0, :4, :4] = 3.  # thing 0 top-left
     dets = _detections([[0., 0., 3., 3.]], [0], [.9], _const_masks(5))
-    pred = head.predict([dets], [(stuff, things)], [meta])[0].sem_seg
+    pred = head.predict_by_logits([dets], [(stuff, things)], [meta])[0].sem_seg
     assert pred.shape == (1, 16, 16)
     ref = torch.full((16, 16), 2 + 1, dtype=torch.int32)  # stuff 1
     ref[:8, :8] = 0 + 1 * INSTANCE_OFFSET  # thing 0, instance 1
     assert torch.equal(pred[0], ref)
     # No detection: the thing pixels become unknown (void), not stuff.
     empty = _detections([], [], [], torch.zeros(0, M, M))
-    pred = head.predict([empty], [(stuff, things)], [meta])[0].sem_seg
+    pred = head.predict_by_logits([empty], [(stuff, things)],
+                                  [meta])[0].sem_seg
     ref[:8, :8] = 4
     assert torch.equal(pred[0], ref)
 
@@ -349,8 +352,9 @@ def test_stock_panoptic_fpn_semantic_head_is_refused_at_build():
     cfg.model.semantic_head.type = 'PanopticFPNHead'
     with pytest.raises(
             ValueError,
-            match=r'needs per-thing-class semantic logits.*'
-            r'PanopticFPNHead, 4 channels'):
+            match=r'UPSNetPanopticHead\) needs one semantic logit channel '
+            r'per thing class \(4\), but model\.semantic_head '
+            r'\(PanopticFPNHead\) gives 1'):
         MODELS.build(cfg.model)
 
 
@@ -358,5 +362,7 @@ def test_roi_head_without_mask_head_is_refused_at_build():
     cfg = Config.fromfile(config_path(MIX_SYN))
     cfg.model.roi_head.mask_head = None
     cfg.model.roi_head.mask_roi_extractor = None
-    with pytest.raises(ValueError, match=r'needs mask logits.*no mask head'):
+    with pytest.raises(ValueError,
+                       match=r'roi_head \(StandardRoIHead\) has no mask '
+                       r'head: the fusion head and FGContext.instances need'):
         MODELS.build(cfg.model)

@@ -22,7 +22,7 @@ from panoptic_zoo.models.roi_heads import (AdaptiveFCNMaskHead,
                                            device_mask_targets)
 from panoptic_zoo.models.roi_heads.device_mask_targets import upload_masks
 from panoptic_zoo.registry import MODELS, TASK_UTILS
-from panoptic_zoo.testing.sync_counter import HostSyncCounter
+from panoptic_zoo.testing import HostSyncCounter
 
 # (H, W, number of gts) per image: different sizes and gt counts.
 IMAGES = [(37, 53, 5), (48, 31, 1), (29, 40, 3)]

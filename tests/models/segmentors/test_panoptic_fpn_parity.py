@@ -8,6 +8,7 @@ import pytest
 import torch
 from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing import config_path
@@ -27,7 +28,11 @@ def _model_cfg(path):
 def models():
     from mmdet.registry import MODELS as MMDET_MODELS
     torch.manual_seed(0)
-    ref = MMDET_MODELS.build(_model_cfg(MMDET_CONFIG))
+    # mmdet's model with mmdet's parts (our scope resolves RPNHead,
+    # PanopticFPNHead and HeuristicFusionHead to the contract adapters).
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        ref = MMDET_MODELS.build(_model_cfg(MMDET_CONFIG))
+    assert type(ref.panoptic_fusion_head).__module__.startswith('mmdet.')
     ours = MODELS.build(
         _model_cfg(config_path('panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py')))
     # mmdet checkpoints load unchanged: strict load of mmdet's weights.
@@ -74,19 +79,26 @@ def test_same_losses(models):
 
 def test_same_panoptic_prediction(models):
     ref, ours = models
+    # mmdet's PanopticFPN built in our scope gets the contract adapters in
+    # its slots (same names); they answer mmdet's calls the same way.
+    from mmdet.registry import MODELS as MMDET_MODELS
+    mixed = MMDET_MODELS.build(_model_cfg(MMDET_CONFIG))
+    assert type(mixed.panoptic_fusion_head).__module__.startswith(
+        'panoptic_zoo.')
+    mixed.load_state_dict(ref.state_dict(), strict=True)
     preds = []
-    for model in (ref, ours):
+    for model in (ref, ours, mixed):
         model.eval()
         # Accept every detection so fusion sees instances at random init.
         model.roi_head.test_cfg.score_thr = 0.0
         data = model.data_preprocessor(copy.deepcopy(_batch(2)), False)
         with torch.no_grad():
             preds.append(model(**data, mode='predict'))
-    for a, b in zip(*preds):
+    for a, b, c in zip(*preds):
         pa = a.pred_panoptic_seg.sem_seg
-        pb = b.pred_panoptic_seg.sem_seg
         assert pa.shape == (1, ) + tuple(a.ori_shape)
-        assert torch.equal(pa, pb)
+        assert torch.equal(pa, b.pred_panoptic_seg.sem_seg)
+        assert torch.equal(pa, c.pred_panoptic_seg.sem_seg)
     # The maps are not trivially void: the comparison means something.
     assert any((p.pred_panoptic_seg.sem_seg < 133).any() for p in preds[1])
 

@@ -5,7 +5,7 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData, PixelData
 
-from panoptic_zoo.models.segmentors.panoptic_segmentor import rpn_sample
+from panoptic_zoo.models.segmentors.fg_branch import rpn_sample
 
 
 def _sample():

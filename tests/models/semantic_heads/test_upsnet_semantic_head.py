@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData, PixelData
 
+from panoptic_zoo.models.contracts import SemanticLogits
 from panoptic_zoo.models.semantic_heads.stuff_first import to_stuff_first
 from panoptic_zoo.models.semantic_heads.upsnet_semantic_head import \
     roi_label_targets
@@ -117,7 +118,11 @@ def test_cuda_equals_cpu(conv_type):
 def test_stuff_first_layout():
     labels = torch.tensor([0, 1, 2, 3, 4, 5, 255])  # T = 2, S = 3
     assert to_stuff_first(labels, T, S).tolist() == [3, 4, 0, 1, 2, 255, 255]
-    stuff, things = _head().split_logits(torch.arange(5.)[:, None, None])
+    head = _head()
+    outs = dict(seg_preds=torch.arange(5.)[None, :, None, None])
+    seg = SemanticLogits.of(head, outs)
+    assert head.num_thing_channels == T
+    stuff, things = seg.split(seg.seg_preds[0])
     assert stuff.flatten().tolist() == [0., 1., 2.]
     assert things.flatten().tolist() == [3., 4.]
 
@@ -207,4 +212,5 @@ def test_per_class_panoptic_fpn_head():
     # mmdet's CE averages over all pixels; a quarter of the GT rows
     # (8 of 64, at 1/4: 2 of 16) are void.
     assert loss.item() == pytest.approx(0.5 * math.log(S + T) * 14 / 16)
-    assert head.split_logits(outs['seg_preds'])[1].shape[1] == T
+    assert SemanticLogits.of(head, outs).split(
+        outs['seg_preds'])[1].shape[1] == T

@@ -1,18 +1,15 @@
 # Panoptic FPN on panoptic_zoo's built-in dataset with this plugin's parts:
 # ProposalGateAttention on the BG branch and SemanticCheckFusionHead fusion.
-# The base config lives in panoptic_zoo's checkout; MMEngine evaluates
-# `_base_` as an expression, so it is located through the installed
-# panoptic_zoo wherever that is. No custom_imports: the plugin's entry point
+# The base is a zoo config, found inside the installed panoptic_zoo
+# (`panoptic_zoo::` path). No custom_imports: the plugin's entry point
 # registers the types.
-_base_ = __import__(
-    'panoptic_zoo.testing', fromlist=['config_path']).config_path(
-        'panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py')
+_base_ = 'panoptic_zoo::panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py'
 
 model = dict(
     attention=[
         dict(
             type='ProposalGateAttention',
-            in_channels=64,  # the base's FPN width
+            bg_channels=64,  # the base's FPN width
             strides=(4, 8, 16, 32, 64),
             top_k=100)
     ],
