@@ -13,7 +13,9 @@ from mmengine.config import Config
 from panoptic_zoo.datasets.check.config import check_config_data
 from panoptic_zoo.zoo_configs import enable_package_scope, resolve_config
 from . import preflight
+from .config_check import check_and_merge
 from .distributed import configure_distributed
+from .resume_launch import apply_resume, build_runner
 
 # The argument definitions live in a module that imports no framework, so
 # that `panoptic-zoo train --help` is instant; re-exported here.
@@ -60,8 +62,7 @@ def load_config(config: str,
     cfg = Config.fromfile(config)
     if data_root is not None:
         set_data_root(cfg, data_root)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    check_and_merge(cfg, cfg_options)  # typos fail here, with suggestions
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir
@@ -85,12 +86,9 @@ def train(args: argparse.Namespace):
         cfg.load_from = args.load_from
     if not args.skip_data_check:
         check_config_data(cfg)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    apply_resume(cfg, args.resume)  # checked file, fallback, seed
     configure_distributed(cfg)
-    runner = preflight.build_runner(cfg)
+    runner = build_runner(cfg)
     runner.train()
     return runner
 
@@ -108,7 +106,7 @@ def test(args: argparse.Namespace) -> dict:
     if not args.skip_data_check:
         check_config_data(cfg)
     configure_distributed(cfg)
-    runner = preflight.build_runner(cfg)
+    runner = build_runner(cfg)
     return runner.test()
 
 

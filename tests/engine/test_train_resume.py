@@ -86,17 +86,25 @@ def test_resume_carries_iteration_and_weights(trained):
     assert resumed.optim_wrapper.optimizer.state_dict()['state']
 
 
-def test_plain_torch_load_rejects_mmengine_checkpoint(trained):
-    """Without our allow-list torch>=2.6 refuses the file: the fix matters."""
+def test_plain_torch_load_reads_our_checkpoint_and_mmengines(trained):
+    """Ours load with torch's safe unpickler alone; MMEngine's own
+    (HistoryBuffer, numpy inside) need the allow-list our package installs.
+    """
     _, _, work_dir, _ = trained
-    code = ('import torch, sys\n'
+    code = ('import sys, torch\n'
+            'from mmengine.logging import HistoryBuffer\n'
+            f'ours = torch.load({work_dir + "/iter_40.pth"!r})\n'
+            'print(ours["meta"]["iter"])\n'
+            'torch.save({"hub": HistoryBuffer([1.0], [1])}, sys.argv[1])\n'
             'try:\n'
-            f'    torch.load({work_dir + "/iter_40.pth"!r})\n'
+            '    torch.load(sys.argv[1])\n'
             'except Exception as e:\n'
-            '    print(type(e).__name__); sys.exit(0)\n'
-            'sys.exit(1)\n')
-    out = subprocess.run([sys.executable, '-c', code],
-                         capture_output=True,
-                         text=True)
+            '    print(type(e).__name__)\n'
+            'import panoptic_zoo.engine\n'
+            'print(torch.load(sys.argv[1])["hub"].mean())\n')
+    out = subprocess.run(
+        [sys.executable, '-c', code, f'{work_dir}/mmengine_style.pth'],
+        capture_output=True,
+        text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert 'UnpicklingError' in out.stdout
+    assert out.stdout.split() == ['40', 'UnpicklingError', '1.0']

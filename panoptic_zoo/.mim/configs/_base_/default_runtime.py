@@ -4,9 +4,16 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
+    # CheckpointHook's arguments; files written atomically (docs/faults.md)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
+    visualization=dict(type='DetVisualizationHook'),
+    # random-generator states in checkpoints: exact resume
+    resume_state=dict(type='ResumeStateHook'),
+    # stop at a non-finite loss or gradient norm; max_skips=N skips N steps
+    nonfinite_guard=dict(type='NonFiniteGuardHook', max_skips=0),
+    # SIGTERM: finish the iteration, save, exit 143
+    graceful_stop=dict(type='GracefulStopHook'))
 # ClassCheckHook stops a run whose model and dataset class lists differ.
 custom_hooks = [dict(type='ClassCheckHook'), dict(type='ProgressBarHook')]
 
