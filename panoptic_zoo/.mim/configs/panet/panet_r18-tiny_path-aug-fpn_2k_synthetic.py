@@ -6,7 +6,7 @@ _base_ = './panoptic-panet_r18-tiny_path-aug-fpn_2k_synthetic.py'
 
 model = dict(
     _delete_=True,
-    type='MaskRCNN',
+    type='WiredMaskRCNN',  # mmdet's, head widths from the neck
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

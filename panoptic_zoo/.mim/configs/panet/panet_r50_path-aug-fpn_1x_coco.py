@@ -8,7 +8,7 @@ _base_ = './panoptic-panet_r50_path-aug-fpn_1x_coco.py'
 
 model = dict(
     _delete_=True,
-    type='MaskRCNN',
+    type='WiredMaskRCNN',  # mmdet's, head widths from the neck
     data_preprocessor=dict(
         type='DetDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
