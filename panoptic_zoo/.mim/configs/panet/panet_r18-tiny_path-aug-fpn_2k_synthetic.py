@@ -4,28 +4,11 @@
 # dataset's COCO instance files, annotations/instances_{train,val}2017.json.
 _base_ = './panoptic-panet_r18-tiny_path-aug-fpn_2k_synthetic.py'
 
+# Mask R-CNN of the panoptic model's FG branch, as panet_r50_*_coco.py.
 model = dict(
-    _delete_=True,
-    type='WiredMaskRCNN',  # mmdet's, head widths from the neck
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32,
-        pad_mask=True),
-    backbone=_base_.model.backbone,
-    neck=_base_.model.neck,
-    rpn_head=_base_.model.rpn_head,
-    roi_head=_base_.model.roi_head,
-    train_cfg=_base_.model.train_cfg,
-    test_cfg=dict(
-        rpn=_base_.model.test_cfg.rpn,
-        rcnn=dict(
-            score_thr=0.05,
-            nms=dict(type='nms', iou_threshold=0.5),
-            max_per_img=100,
-            mask_thr_binary=0.5)))
+    type='WiredMaskRCNN',
+    data_preprocessor=dict(pad_seg=False),
+    test_cfg=dict(rcnn=dict(score_thr=0.05, nms=dict(class_agnostic=False))))
 
 dataset_type = 'CocoDataset'
 data_root = 'data/synthetic/'
@@ -51,34 +34,22 @@ test_pipeline = [
                    'scale_factor'))
 ]
 
+# The panoptic config's loaders, read from the instance files (images
+# without objects are kept, as in the panoptic training set).
 train_dataloader = dict(
-    _delete_=True,
-    batch_size=2,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
-        data_root=data_root,
         metainfo=metainfo,
         ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
+        data_prefix=dict(_delete_=True, img='train2017/'),
+        filter_cfg=dict(min_size=0),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    _delete_=True,
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        data_root=data_root,
         metainfo=metainfo,
         ann_file='annotations/instances_val2017.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
+        data_prefix=dict(_delete_=True, img='val2017/'),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 

@@ -6,29 +6,12 @@
 # {400, ..., 1200}, long side <= 1400; test 1000 / 1400).
 _base_ = './panoptic-panet_r50_path-aug-fpn_1x_coco.py'
 
+# The panoptic model's FG branch (its BG slots are not built); mmdet's Mask
+# AP test settings: low scores kept, per-class NMS; no semantic maps to pad.
 model = dict(
-    _delete_=True,
-    type='WiredMaskRCNN',  # mmdet's, head widths from the neck
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32,
-        pad_mask=True),
-    backbone=_base_.model.backbone,
-    neck=_base_.model.neck,
-    rpn_head=_base_.model.rpn_head,
-    roi_head=_base_.model.roi_head,
-    train_cfg=_base_.model.train_cfg,
-    # Mask AP settings (mmdet's Mask R-CNN): keep low scores, per-class NMS.
-    test_cfg=dict(
-        rpn=_base_.model.test_cfg.rpn,
-        rcnn=dict(
-            score_thr=0.05,
-            nms=dict(type='nms', iou_threshold=0.5),
-            max_per_img=100,
-            mask_thr_binary=0.5)))
+    type='WiredMaskRCNN',
+    data_preprocessor=dict(pad_seg=False),
+    test_cfg=dict(rcnn=dict(score_thr=0.05, nms=dict(class_agnostic=False))))
 
 dataset_type = 'CocoDataset'
 data_root = 'data/coco/'
@@ -56,36 +39,20 @@ test_pipeline = [
                    'scale_factor'))
 ]
 
+# The panoptic config's loaders (batch, workers, samplers, filters), read
+# from the COCO instance files.
 train_dataloader = dict(
-    _delete_=True,
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(
         type=dataset_type,
-        data_root=data_root,
         ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=32),
-        pipeline=train_pipeline,
-        backend_args=backend_args))
+        data_prefix=dict(_delete_=True, img='train2017/'),
+        pipeline=train_pipeline))
 val_dataloader = dict(
-    _delete_=True,
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
-        data_root=data_root,
         ann_file='annotations/instances_val2017.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+        data_prefix=dict(_delete_=True, img='val2017/'),
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
