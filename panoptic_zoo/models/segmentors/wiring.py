@@ -17,8 +17,7 @@ checks.
 """
 import copy
 import inspect
-from typing import (Any, Dict, Iterator, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Dict, Iterator, NamedTuple, Optional, Sequence, Tuple)
 
 from torch import nn
 
@@ -49,26 +48,33 @@ READS: Tuple[Read, ...] = (
     Read('roi_head.bbox_roi_extractor', 'out_channels', 'channels'),
     Read('roi_head.bbox_roi_extractor', 'featmap_strides', 'roi_strides'),
     Read('roi_head.bbox_head', 'in_channels', 'channels'),
-    Read('roi_head.bbox_head', 'conv_out_channels', 'channels',
-         checked=False),
+    Read('roi_head.bbox_head', 'conv_out_channels', 'channels', checked=False),
     Read('roi_head.mask_roi_extractor', 'out_channels', 'channels'),
     Read('roi_head.mask_roi_extractor', 'featmap_strides', 'roi_strides'),
     Read('roi_head.mask_head', 'in_channels', 'channels'),
-    Read('roi_head.mask_head', 'conv_out_channels', 'channels',
-         checked=False),
+    Read('roi_head.mask_head', 'conv_out_channels', 'channels', checked=False),
     # PANet's fully-connected mask path: conv4_fc C, conv5_fc C / 2.
-    Read('roi_head.mask_head', 'fc_conv_channels', 'channels_and_half',
-         checked=False),
+    Read(
+        'roi_head.mask_head',
+        'fc_conv_channels',
+        'channels_and_half',
+        checked=False),
     Read('semantic_head', 'in_channels', 'channels'),
     Read('attention[*]', 'bg_channels', 'channels'),
     Read('attention[*]', 'rpn_channels', 'rpn_channels'),
     Read('attention[*]', 'strides', 'level_strides'),
     # The fusion head fuses the semantic head's classes (class_layout.py
     # checks every head's counts against the dataset's).
-    Read('panoptic_fusion_head', 'num_things_classes', 'num_things',
-         checked=False),
-    Read('panoptic_fusion_head', 'num_stuff_classes', 'num_stuff',
-         checked=False),
+    Read(
+        'panoptic_fusion_head',
+        'num_things_classes',
+        'num_things',
+        checked=False),
+    Read(
+        'panoptic_fusion_head',
+        'num_stuff_classes',
+        'num_stuff',
+        checked=False),
 )
 
 

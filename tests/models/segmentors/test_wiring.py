@@ -77,6 +77,8 @@ def test_a_stated_width_that_disagrees_still_fails_naming_both_keys():
 
 
 def test_every_declared_slot_names_a_config_key_of_the_segmentor():
-    keys = {'rpn_head', 'roi_head', 'semantic_head', 'attention[*]',
-            'panoptic_fusion_head'}
+    keys = {
+        'rpn_head', 'roi_head', 'semantic_head', 'attention[*]',
+        'panoptic_fusion_head'
+    }
     assert {r.slot.split('.')[0] for r in READS} == keys

@@ -3,8 +3,7 @@
 # place of the category-relation fusion. The semantic head keeps one channel
 # per thing class (PanopticFPNPerClassHead) for it.
 _base_ = [
-    '../aunet/aunet_r50_fpn_1x_coco.py',
-    '../_base_/parts/upsnet_heads.py'
+    '../aunet/aunet_r50_fpn_1x_coco.py', '../_base_/parts/upsnet_heads.py'
 ]
 
 model = _base_.upsnet_fusion_on_fpn_head

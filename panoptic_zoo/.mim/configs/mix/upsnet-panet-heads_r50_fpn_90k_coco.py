@@ -3,7 +3,9 @@
 # branch: adaptive feature pooling for boxes and masks (max fusion, legacy
 # RoIAlign) and the FC fusion mask head, whose logits UPSNet's panoptic
 # head reads and trains.
-_base_ = ['../upsnet/upsnet_r50_fpn_90k_coco.py', '../_base_/parts/panet_heads.py']
+_base_ = [
+    '../upsnet/upsnet_r50_fpn_90k_coco.py', '../_base_/parts/panet_heads.py'
+]
 
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(

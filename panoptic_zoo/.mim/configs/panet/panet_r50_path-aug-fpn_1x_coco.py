@@ -4,7 +4,10 @@
 # adaptive feature pooling, fully-connected fusion mask head, GN), the
 # official solver and the paper's multi-scale training (short side from
 # {400, ..., 1200}, long side <= 1400; test 1000 / 1400).
-_base_ = './panoptic-panet_r50_path-aug-fpn_1x_coco.py'
+_base_ = [
+    './panoptic-panet_r50_path-aug-fpn_1x_coco.py',
+    '../_base_/datasets/coco_instance_files.py'
+]
 
 # The panoptic model's FG branch (its BG slots are not built); mmdet's Mask
 # AP test settings: low scores kept, per-class NMS; no semantic maps to pad.
@@ -13,13 +16,11 @@ model = dict(
     data_preprocessor=dict(pad_seg=False),
     test_cfg=dict(rcnn=dict(score_thr=0.05, nms=dict(class_agnostic=False))))
 
-dataset_type = 'CocoDataset'
-data_root = 'data/coco/'
+dataset_type = 'CocoDataset'  # instance_train_set's and instance_val_set's
 backend_args = None
-
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    _base_.instance_annotations,
     # The official SCALES list (1200 twice), MAX_SIZE 1400.
     dict(
         type='RandomChoiceResize',
@@ -32,35 +33,20 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=(1400, 1000), keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    _base_.instance_annotations, _base_.test_pipeline[-1]
 ]
 
-# The panoptic config's loaders (batch, workers, samplers, filters), read
-# from the COCO instance files.
+# The panoptic config's loaders (batch, workers, samplers, filters) on the
+# instance files.
 train_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(_delete_=True, img='train2017/'),
-        pipeline=train_pipeline))
+    dataset=dict(_base_.instance_train_set, pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file='annotations/instances_val2017.json',
-        data_prefix=dict(_delete_=True, img='val2017/'),
-        pipeline=test_pipeline))
+    dataset=dict(_base_.instance_val_set, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    _delete_=True,
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val2017.json',
-    metric=['bbox', 'segm'],
-    format_only=False,
+    _base_.mask_ap_evaluator,
+    ann_file=_base_.data_root + 'annotations/instances_val2017.json',
     backend_args=backend_args)
 test_evaluator = val_evaluator
 

@@ -5,7 +5,10 @@
 # FPN's, so the two compare part for part. Settings of the official GN
 # variant (ShuLiu1993/PANet, e2e_panet_R-50-FPN_2x_mask.yaml): GN everywhere
 # outside the frozen-BN backbone, the 4conv1fc GN box head, legacy RoIAlign.
-_base_ = ['../panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py', '../_base_/parts/panet_heads.py']
+_base_ = [
+    '../panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py',
+    '../_base_/parts/panet_heads.py'
+]
 
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(
@@ -17,22 +20,11 @@ model = dict(
         bbox_head=dict(_base_.panet_roi_head.bbox_head, norm_cfg=norm_cfg),
         mask_head=dict(_base_.panet_roi_head.mask_head, norm_cfg=norm_cfg)))
 
-# Official solver: linear warm-up from 1/3 over 500 iterations, biases at
-# 2x lr without weight decay, no weight decay on GN.
+# Official solver: linear warm-up from 1/3 over 500 iterations (1x's
+# steps), biases at 2x lr without weight decay, no weight decay on GN.
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1.0 / 3,
-        by_epoch=False,
-        begin=0,
-        end=500),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=12,
-        by_epoch=True,
-        milestones=[8, 11],
-        gamma=0.1)
+    dict(_base_.param_scheduler[0], start_factor=1.0 / 3),
+    _base_.param_scheduler[1]
 ]
 optim_wrapper = dict(
     paramwise_cfg=dict(
