@@ -15,6 +15,7 @@ from typing import Callable, Dict, NamedTuple, Optional
 from mmengine.config import Config
 
 from .components import list_components
+from .models.segmentors.wiring import READS, constructor_params
 
 
 class ComposeError(ValueError):
@@ -84,7 +85,9 @@ def _ce(weight: float, **extra) -> dict:
 
 
 # Part name → its arguments as a function of the base (a BaseView). A
-# fusion head's ``test_cfg`` becomes ``model.test_cfg.panoptic``.
+# fusion head's ``test_cfg`` becomes ``model.test_cfg.panoptic``. Widths,
+# strides and class counts of wiring.READS are left out: the segmentor
+# fills them from the neck, as in the zoo configs.
 PART_DEFAULTS: Dict[str, Callable[['BaseView'], dict]] = {
     'PANetPathAug':
     lambda b: dict(norm_cfg=b.gn),
@@ -92,14 +95,13 @@ PART_DEFAULTS: Dict[str, Callable[['BaseView'], dict]] = {
     lambda b: dict(  # official: legacy RoIAlign
         roi_layer=dict(sampling_ratio=2, aligned=False)),
     'Shared4Conv1FCBBoxHead':
-    lambda b: dict(conv_out_channels=b.channels, norm_cfg=b.gn),
+    lambda b: dict(norm_cfg=b.gn),
     'AdaptiveConvFCBBoxHead':
     lambda b: dict(
         num_levels=b.roi_levels,
         fusion='max',
         num_shared_convs=4,
         num_shared_fcs=1,
-        conv_out_channels=b.channels,
         norm_cfg=b.gn),
     'AdaptiveFCNMaskHead':
     lambda b: dict(num_levels=b.mask_levels, fusion='max', norm_cfg=b.gn),
@@ -107,7 +109,6 @@ PART_DEFAULTS: Dict[str, Callable[['BaseView'], dict]] = {
     lambda b: dict(
         num_levels=b.mask_levels,
         fusion='max',
-        fc_conv_channels=(b.channels, b.channels // 2),
         fc_relu=True,
         norm_cfg=b.gn),
     'PanopticFPNHead':
@@ -123,17 +124,10 @@ PART_DEFAULTS: Dict[str, Callable[['BaseView'], dict]] = {
         if b.synthetic else dict(type='DCN', deform_groups=1),
         loss_seg=_ce(0.2, avg_non_ignore=True)),
     'PAM':
-    lambda b: dict(
-        rpn_channels=b.rpn_channels,
-        bg_channels=b.channels,
-        num_levels=b.bg_levels,
-        reweight=True,
-        norm_cfg=b.gn),
+    lambda b: dict(num_levels=b.bg_levels, reweight=True, norm_cfg=b.gn),
     'MAM':
     lambda b: dict(
-        bg_channels=b.channels,
         num_levels=b.bg_levels,
-        strides=b.strides[:b.bg_levels],
         **b.mask_sampling,
         normalize=True,
         reweight=True,
@@ -172,11 +166,14 @@ class BaseView:
     """What parts read from the base model (as composed so far)."""
 
     def __init__(self, cfg: Config, model: dict) -> None:
+        from .models.segmentors.wiring import fill_from_neck
         from .registry import DATASETS, MODELS
+        # Read as the segmentor will build it: widths, strides and class
+        # counts the config leaves to the neck filled in (wiring.READS).
+        model = fill_from_neck(model)
         roi, sem = model['roi_head'], model['semantic_head']
         self.channels = model['neck']['out_channels']
-        self.rpn_channels = model['rpn_head'].get('feat_channels',
-                                                  self.channels)
+        self.rpn_channels = model['rpn_head']['feat_channels']
         self.strides = tuple(model['rpn_head']['anchor_generator']['strides'])
         self.roi_levels = len(roi['bbox_roi_extractor']['featmap_strides'])
         mask_ext = roi.get('mask_roi_extractor') or roi['bbox_roi_extractor']
@@ -216,25 +213,6 @@ class BaseView:
         self.thing_classes = tuple(meta.get('thing_classes', ()))
 
 
-def _params(cls: type) -> Dict[str, inspect.Parameter]:
-    """Named constructor arguments of ``cls``, following ``**kwargs`` up
-    its bases."""
-    found = {}
-    for klass in cls.__mro__:
-        if '__init__' not in vars(klass):
-            continue
-        params = inspect.signature(vars(klass)['__init__']).parameters
-        found.update({
-            n: p
-            for n, p in params.items()
-            if n != 'self' and n not in found and p.kind not in (
-                p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        })
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            break
-    return found
-
-
 def _merge(into: dict, new: dict) -> dict:
     for key, value in new.items():
         if isinstance(value, dict) and isinstance(into.get(key), dict):
@@ -247,8 +225,11 @@ def _merge(into: dict, new: dict) -> dict:
 def new_part(slot: Slot, name: str, cls: type, old: Optional[dict],
              view: BaseView) -> dict:
     """``dict(type=name, ...)``: carried base arguments, the table's, and
-    required ones from :data:`INTERFACE`."""
-    params = _params(cls)
+    required ones from :data:`INTERFACE` that the segmentor does not fill
+    from the neck (``wiring.READS``)."""
+    params = constructor_params(cls)
+    keys = {'attention[*]' if k == 'attention' else k for k in slot.keys}
+    wired = {read.arg for read in READS if read.slot in keys}
     part = {
         k: copy.deepcopy(v)
         for k, v in (old or {}).items() if k in slot.carry and k in params
@@ -256,7 +237,7 @@ def new_part(slot: Slot, name: str, cls: type, old: Optional[dict],
     _merge(part, PART_DEFAULTS.get(name, lambda b: {})(view))
     for key, param in params.items():
         if param.default is param.empty and key not in part \
-                and key in INTERFACE:
+                and key in INTERFACE and key not in wired:
             part[key] = getattr(view, INTERFACE[key])
     return dict(type=name, **part)
 

@@ -8,6 +8,7 @@ from mmdet.testing import demo_mm_inputs
 from mmengine.config import Config
 
 from panoptic_zoo.cli import main
+from panoptic_zoo.models.segmentors.wiring import fill_from_neck
 from panoptic_zoo.registry import MODELS
 from panoptic_zoo.testing import config_path
 
@@ -41,6 +42,8 @@ def test_attention_and_upsnet_fusion_on_panoptic_fpn(tmp_path, capsys):
                    'PANetPathAug', '--attention', 'PAM', 'MAM', '--fusion',
                    'UPSNetPanopticHead')
     base, model = Config.fromfile(SYN).model, cfg.model
+    # The base as the segmentor builds it: widths from the neck.
+    wired = Config(dict(model=fill_from_neck(base.to_dict()))).model
     # The neck: the base's FPN geometry, GN like the base's heads, and
     # nothing else of FPN's (the slot was replaced with _delete_).
     assert model.neck.to_dict() == dict(
@@ -54,23 +57,30 @@ def test_attention_and_upsnet_fusion_on_panoptic_fpn(tmp_path, capsys):
     assert model.neck.norm_cfg == base.semantic_head.norm_cfg
     pam, mam = model.attention
     assert (pam.type, mam.type) == ('PAM', 'MAM')
-    assert pam.rpn_channels == base.rpn_head.feat_channels == 64
-    assert pam.bg_channels == mam.bg_channels == 64
-    assert pam.num_levels == mam.num_levels == 4
-    assert tuple(mam.strides) == tuple(
+    # Widths and strides are left to flow from the neck and the RPN.
+    assert not {'rpn_channels', 'bg_channels', 'strides'} & (set(pam)
+                                                              | set(mam))
+    pam_built, mam_built = fill_from_neck(model.to_dict())['attention']
+    assert pam_built['rpn_channels'] == wired.rpn_head.feat_channels == 64
+    assert pam_built['bg_channels'] == mam_built['bg_channels'] == 64
+    assert tuple(mam_built['strides']) == tuple(
         base.rpn_head.anchor_generator.strides[:4]) == (4, 8, 16, 32)
+    assert pam.num_levels == mam.num_levels == 4
     assert pam.norm_cfg == mam.norm_cfg == GN8
     # UPSNet's fusion reads per-thing-class logits: the semantic head is
     # swapped for the per-class one, with the base's settings.
     sem = model.semantic_head
     assert sem.type == 'PanopticFPNPerClassHead'
     assert (sem.num_things_classes, sem.num_stuff_classes) == (4, 3)
-    assert (sem.in_channels, sem.inner_channels) == (64, 32)
+    # Its width is left to flow from the neck, as in the base.
+    assert 'in_channels' not in sem and sem.inner_channels == 32
     fusion = model.panoptic_fusion_head
     assert fusion.type == 'UPSNetPanopticHead'
-    assert (fusion.num_things_classes, fusion.num_stuff_classes) == (
-        base.panoptic_fusion_head.num_things_classes,
-        base.panoptic_fusion_head.num_stuff_classes) == (4, 3)
+    # Its class counts are the semantic head's when the model is built.
+    fused = fill_from_neck(model.to_dict())['panoptic_fusion_head']
+    assert (fused['num_things_classes'], fused['num_stuff_classes']) == (
+        wired.panoptic_fusion_head.num_things_classes,
+        wired.panoptic_fusion_head.num_stuff_classes) == (4, 3)
     assert model.test_cfg.panoptic.to_dict() == dict(
         mask_overlap=0.3, stuff_area_limit=64)
     # Slots not asked for are the base's.
@@ -163,8 +173,9 @@ def test_switching_back_drops_the_old_parts_arguments(tmp_path, capsys):
     assert 'num_convs' not in sem and 'loss_roi' not in sem
     assert sem.norm_cfg == GN8 and sem.conv_cfg is None
     assert sem.loss_seg == upsnet.semantic_head.loss_seg  # the base's weight
+    # Class counts are left to the semantic head's (wiring.READS).
     assert cfg.model.panoptic_fusion_head.to_dict() == dict(
-        type='HeuristicFusionHead', num_things_classes=4, num_stuff_classes=3)
+        type='HeuristicFusionHead')
     assert cfg.model.test_cfg.panoptic.to_dict() == dict(
         mask_overlap=0.5, stuff_area_limit=64)
     assert cfg.train_cfg.max_iters == 100
@@ -178,8 +189,10 @@ def test_parts_of_every_origin_and_unchanged_slots(tmp_path, capsys):
                    'PAFPN', '--attention', 'ProposalGateAttention', 'MAM',
                    '--bbox-head', 'Shared4Conv1FCBBoxHead')
     gate, mam = cfg.model.attention
-    # A plugin's required argument comes from the base; MAM is the base's.
-    assert _plain(gate.to_dict()) == dict(
+    # A plugin's width flows from the neck (bg_channels, wiring.READS);
+    # MAM is the base's.
+    assert gate.to_dict() == dict(type='ProposalGateAttention')
+    assert fill_from_neck(cfg.model.to_dict())['attention'][0] == dict(
         type='ProposalGateAttention', bg_channels=64)
     base = Config.fromfile(
         config_path('aunet/aunet_r18-tiny_fpn_2k_synthetic.py')).model

@@ -220,7 +220,7 @@ MISMATCHES = {
         _mismatch(
             lambda c: c.semantic_head.update(in_channels=8),
             semantic='UPSNetSemanticHead'),
-        r'model\.semantic_head \(UPSNetSemanticHead, levels=\[0, 4\)\) reads'
+        r'model\.semantic_head \(UPSNetSemanticHead, in_channels=8\) reads'
         r' 8-channel features, but model\.neck \(FPN'),
     'rpn-strides-vs-neck-levels':
     (_mismatch(lambda c: c.neck.update(num_outs=4), attention='none'),

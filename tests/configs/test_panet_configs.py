@@ -54,7 +54,7 @@ def _check_panet_parts(model, num_classes):
 
 @pytest.mark.parametrize('relative,detector',
                          [(PANOPTIC_COCO, 'PanopticSegmentor'),
-                          (INSTANCE_COCO, 'MaskRCNN')])
+                          (INSTANCE_COCO, 'WiredMaskRCNN')])
 def test_coco_configs_build_the_paper_model(relative, detector):
     cfg = Config.fromfile(config_path(relative))
     cfg.model.backbone.init_cfg = None
@@ -80,7 +80,7 @@ def test_panoptic_panet_differs_from_panoptic_fpn_only_in_its_parts():
             for k in ours.keys() | ref.keys() if ours.get(k) != ref.get(k)
         }
         allowed = ('model.neck.', 'model.roi_head.', 'norm_cfg',
-                   'legacy_roi_align', 'optim_wrapper.paramwise_cfg',
+                   'panet_', 'optim_wrapper.paramwise_cfg',
                    'param_scheduler')
         assert all(k.startswith(allowed) for k in changed), changed
 
@@ -145,7 +145,7 @@ def test_panoptic_synthetic_trains_and_predicts(synthetic_root, tmp_path):
 def test_instance_synthetic_trains_and_predicts(synthetic_root, tmp_path):
     runner, record = _train_and_predict(INSTANCE_SYN, synthetic_root,
                                         str(tmp_path))
-    assert type(runner.model).__name__ == 'MaskRCNN'
+    assert type(runner.model).__name__ == 'WiredMaskRCNN'
     _check_panet_parts(runner.model, 4)
     losses = record.losses[0]
     assert {'loss_mask', 'loss_cls', 'loss_bbox'} <= set(losses)

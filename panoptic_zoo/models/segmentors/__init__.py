@@ -1,3 +1,4 @@
 from .panoptic_segmentor import PanopticSegmentor
+from .wired_mask_rcnn import WiredMaskRCNN
 
-__all__ = ['PanopticSegmentor']
+__all__ = ['PanopticSegmentor', 'WiredMaskRCNN']

@@ -36,6 +36,7 @@ from torch import nn
 
 from panoptic_zoo.models.contracts import (FGAttention, PanopticFusionHead,
                                            PanopticSemanticHead)
+from .wiring import as_strides, declared_parts
 
 
 class NeckOutputs(NamedTuple):
@@ -59,11 +60,6 @@ def _input_channels(part: nn.Module) -> Optional[int]:
         return part.in_channels
     conv = next((m for m in part.modules() if isinstance(m, nn.Conv2d)), None)
     return None if conv is None else conv.in_channels
-
-
-def _strides(values: Sequence) -> Tuple[int, ...]:
-    """Strides as ints; mmdet's anchor generator keeps (w, h) pairs."""
-    return tuple(v[0] if isinstance(v, (tuple, list)) else v for v in values)
 
 
 def neck_outputs(model: nn.Module) -> NeckOutputs:
@@ -97,7 +93,7 @@ def _level_strides(model: nn.Module) -> Tuple[Optional[tuple], str]:
     """Neck level strides as the RPN's anchor generator states them."""
     generator = getattr(model.rpn_head, 'prior_generator', None)
     strides = getattr(generator, 'strides', None)
-    strides = None if strides is None else _strides(strides)
+    strides = None if strides is None else as_strides(strides)
     return strides, (f'model.rpn_head.anchor_generator (strides={strides}, '
                      'the neck levels\' strides)')
 
@@ -106,7 +102,7 @@ def _at_level_strides(reader: str, strides: Sequence,
                       model: nn.Module) -> None:
     """``reader`` assumes ``strides`` for the first neck levels."""
     given, giver = _level_strides(model)
-    strides = _strides(strides)
+    strides = as_strides(strides)
     if given is not None and strides != given[:len(strides)]:
         raise ValueError(f'{reader} assumes level strides {strides}, but '
                          f'{giver} differ: use the same strides')
@@ -114,11 +110,6 @@ def _at_level_strides(reader: str, strides: Sequence,
 
 def check_rpn_head(model: nn.Module, neck: NeckOutputs) -> None:
     """The RPN reads every neck level, one anchor stride per level."""
-    rpn = model.rpn_head
-    channels = _input_channels(rpn)
-    _reads_channels(
-        _name('model.rpn_head', rpn, in_channels=channels), channels,
-        neck.channels, neck.name)
     strides, giver = _level_strides(model)
     if strides is not None and neck.levels is not None \
             and len(strides) != neck.levels:
@@ -136,20 +127,12 @@ def check_roi_head(model: nn.Module, neck: NeckOutputs) -> None:
         extractor = getattr(roi_head, f'{branch}_roi_extractor')
         head = getattr(roi_head, f'{branch}_head')
         strides = getattr(extractor, 'featmap_strides', None)
-        given = getattr(extractor, 'out_channels', None)
-        _reads_channels(
-            _name(key, extractor, out_channels=given), given, neck.channels,
-            neck.name)
         if strides is not None:
-            reader = _name(key, extractor, featmap_strides=list(strides))
-            _reads_levels(reader, len(strides), neck)
-            _at_level_strides(reader, strides, model)
+            _reads_levels(
+                _name(key, extractor, featmap_strides=list(strides)),
+                len(strides), neck)
         _check_level_axis(extractor, key, head,
                           f'model.roi_head.{branch}_head')
-        channels = getattr(head, 'in_channels', None)
-        _reads_channels(
-            _name(f'model.roi_head.{branch}_head', head, in_channels=channels),
-            channels, given, _name(key, extractor, out_channels=given))
 
 
 def _check_level_axis(extractor: nn.Module, extractor_key: str,
@@ -187,7 +170,6 @@ def check_semantic_head(model: nn.Module, neck: NeckOutputs) -> None:
     reader = _name('model.semantic_head', head, levels=shown)
     if end is not None:
         _reads_levels(reader, end, neck)
-    _reads_channels(reader, _input_channels(head), neck.channels, neck.name)
 
 
 def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
@@ -198,10 +180,7 @@ def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
         getattr(semantic, k, None) for k in ('start_level', 'end_level'))
     for i, plugin in enumerate(model.attention):
         key = f'model.attention[{i}]'
-        levels, bg = (
-            getattr(plugin, k, None) for k in ('num_levels', 'bg_channels'))
-        _reads_channels(
-            _name(key, plugin, bg_channels=bg), bg, neck.channels, neck.name)
+        levels = getattr(plugin, 'num_levels', None)
         if levels is None:  # a plugin that does not say: nothing to check
             continue
         _reads_levels(_name(key, plugin, num_levels=levels), levels, neck)
@@ -212,16 +191,32 @@ def check_attention(model: nn.Module, neck: NeckOutputs) -> None:
                 f'{_name("model.semantic_head", semantic)} reads only '
                 f'[{start}, {end}): its weights on the other levels would '
                 'get no gradient; attend the levels the semantic head reads')
-        if 'rpn_feats' in plugin.reads:
-            rpn, read = model.rpn_head, getattr(plugin, 'rpn_channels', None)
-            feat = getattr(rpn, 'feat_channels', None)
-            _reads_channels(
-                _name(key, plugin, rpn_channels=read), read, feat,
-                _name('model.rpn_head', rpn, feat_channels=feat))
-        if getattr(plugin, 'strides', None) is not None:
-            _at_level_strides(
-                _name(key, plugin, strides=plugin.strides), plugin.strides,
-                model)
+
+
+def check_declared_reads(model: nn.Module, neck: NeckOutputs) -> None:
+    """Every width and stride a part reads from another slot
+    (``wiring.READS``, the table that also fills them in) equals what that
+    slot gives: the neck's channels, the RPN's conv channels, the level
+    strides of the RPN's anchors."""
+    rpn = model.rpn_head
+    feat = getattr(rpn, 'feat_channels', None)
+    givers = dict(
+        channels=(neck.channels, neck.name),
+        rpn_channels=(feat, _name('model.rpn_head', rpn, feat_channels=feat)))
+    for read, key, part in declared_parts(model):
+        if read.arg == 'in_channels':
+            value = _input_channels(part)
+        else:
+            value = getattr(part, read.arg, None)
+        if value is None:  # a part that does not say: nothing to check
+            continue
+        if read.arg == 'featmap_strides':
+            value = list(value)
+        reader = _name(key, part, **{read.arg: value})
+        if read.source in givers:
+            _reads_channels(reader, value, *givers[read.source])
+        else:
+            _at_level_strides(reader, value, model)
 
 
 def check_contracts(model: nn.Module) -> None:
@@ -289,4 +284,5 @@ def check_slot_interfaces(model: nn.Module) -> None:
     check_roi_head(model, neck)
     check_semantic_head(model, neck)
     check_attention(model, neck)
+    check_declared_reads(model, neck)
     check_fusion_head(model)

@@ -14,6 +14,7 @@ from .class_layout import check_class_layout
 from .fg_branch import (raw_context, rpn_loss, rpn_predict, test_context,
                         train_context)
 from .interfaces import check_slot_interfaces
+from .wiring import fill_from_neck
 
 
 @MODELS.register_module()
@@ -52,7 +53,9 @@ class PanopticSegmentor(TwoStageDetector):
     What each slot gives the others (levels, channels, strides, the RoI
     feature layout, semantic channels) is declared by the parts and checked
     when the model is built (``interfaces.py``): a mismatch fails with one
-    ValueError naming both config keys.
+    ValueError naming both config keys. Widths and strides a head's config
+    leaves out are filled from the neck's ``out_channels`` and the RPN's
+    anchor strides first (``wiring.READS``).
 
     Args:
         backbone (dict): Backbone config.
@@ -92,23 +95,28 @@ class PanopticSegmentor(TwoStageDetector):
         if 'panoptic' not in test_cfg:
             raise KeyError('model.test_cfg.panoptic is required: it holds '
                            "the fusion head's test settings")
-        # mmdet's TwoStageDetector updates roi_head in place: copy first.
+        # Widths and strides a head leaves out come from the neck (a copy:
+        # mmdet's TwoStageDetector also updates roi_head in place).
+        parts = fill_from_neck(
+            dict(neck=neck, rpn_head=rpn_head, roi_head=roi_head,
+                 semantic_head=semantic_head, attention=list(attention),
+                 panoptic_fusion_head=panoptic_fusion_head))
         super().__init__(
             backbone=copy.deepcopy(backbone),
-            neck=copy.deepcopy(neck),
-            rpn_head=copy.deepcopy(rpn_head),
-            roi_head=copy.deepcopy(roi_head),
+            neck=parts['neck'],
+            rpn_head=parts['rpn_head'],
+            roi_head=parts['roi_head'],
             train_cfg=train_cfg,
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.semantic_head = MODELS.build(semantic_head)
-        fusion_cfg = copy.deepcopy(panoptic_fusion_head)
+        self.semantic_head = MODELS.build(parts['semantic_head'])
+        fusion_cfg = parts['panoptic_fusion_head']
         fusion_cfg.update(test_cfg=test_cfg['panoptic'])
         self.panoptic_fusion_head = MODELS.build(fusion_cfg)
         # An empty ModuleList adds no state_dict keys: parity with mmdet.
         self.attention = nn.ModuleList(
-            MODELS.build(cfg) for cfg in attention)
+            MODELS.build(cfg) for cfg in parts['attention'])
 
         self.num_things_classes, self.num_stuff_classes = check_class_layout(
             self)

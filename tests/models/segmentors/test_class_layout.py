@@ -36,6 +36,9 @@ def test_heads_that_disagree_fail_at_build():
 
 def test_stuff_disagreement_fails_at_build():
     cfg = _cfg()
+    # The fusion head's counts default to the semantic head's; stated, they
+    # are checked against them.
+    cfg.model.panoptic_fusion_head.num_stuff_classes = 3
     cfg.model.semantic_head.num_stuff_classes = 53
     with pytest.raises(ValueError,
                        match=r'semantic_head\.num_stuff_classes=53'):

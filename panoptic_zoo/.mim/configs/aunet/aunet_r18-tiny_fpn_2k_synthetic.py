@@ -4,34 +4,18 @@
 # width 16, width-64 neck and heads, GN with 8 groups, 320 px, 2000
 # iterations). The ablation rows (aunet-*_r18-tiny_fpn_2k_synthetic.py)
 # change only model.attention.
-_base_ = '../panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py'
+_base_ = [
+    '../panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py',
+    '../_base_/parts/aunet_attention.py'
+]
 
-num_things_classes = 4
-num_stuff_classes = 3
-width = 64  # neck / head channels, as in the base
 norm_cfg = dict(type='GN', num_groups=8, requires_grad=True)
-pam = dict(
-    type='PAM',
-    rpn_channels=width,
-    bg_channels=width,
-    num_levels=4,
-    reweight=True,
-    norm_cfg=norm_cfg)
-mam = dict(
-    type='MAM',
-    bg_channels=width,
-    num_levels=4,
-    strides=(4, 8, 16, 32),
-    normalize=True,
-    reweight=True,
-    norm_cfg=norm_cfg)
+pam = dict(_base_.pam, norm_cfg=norm_cfg)
+mam = dict(_base_.mam, norm_cfg=norm_cfg)
 
 model = dict(
     roi_head=dict(
-        bbox_head=dict(
-            type='Shared4Conv1FCBBoxHead',
-            conv_out_channels=width,
-            norm_cfg=norm_cfg),
+        bbox_head=dict(type='Shared4Conv1FCBBoxHead', norm_cfg=norm_cfg),
         mask_head=dict(norm_cfg=norm_cfg)),
     semantic_head=dict(
         loss_seg=dict(
@@ -40,8 +24,6 @@ model = dict(
     panoptic_fusion_head=dict(
         _delete_=True,
         type='AUNetFusionHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes,
         # The dataset's thing names (SYNTHETIC_METAINFO), label order.
         thing_classes=('circle', 'square', 'triangle', 'cross'),
         # The shapes have no real relation: one pair exercises the code.

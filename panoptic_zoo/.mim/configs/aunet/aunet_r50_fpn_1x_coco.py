@@ -9,10 +9,11 @@
 # RoIAlign is the op's default and an ablation row (aunet-exact-upsample_*).
 # No official code exists (FIDELITY.md §9); the schedule is Panoptic FPN's
 # 1x (12 epochs, batch 16), not the paper's.
-_base_ = '../panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py'
+_base_ = [
+    '../panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py',
+    '../_base_/parts/aunet_attention.py'
+]
 
-num_things_classes = 80
-num_stuff_classes = 53
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 
 # COCO's thing names in label order (mmdet's CocoPanopticDataset METAINFO):
@@ -46,36 +47,18 @@ relations = [('tie', 'person'), ('backpack', 'person'), ('handbag', 'person'),
 
 model = dict(
     roi_head=dict(
-        bbox_head=dict(
-            type='Shared4Conv1FCBBoxHead',
-            conv_out_channels=256,
-            norm_cfg=norm_cfg),
+        bbox_head=dict(type='Shared4Conv1FCBBoxHead', norm_cfg=norm_cfg),
         mask_head=dict(norm_cfg=norm_cfg)),
     semantic_head=dict(
         norm_cfg=norm_cfg,
         loss_seg=dict(
             type='CrossEntropyLoss', ignore_index=255, loss_weight=0.3)),
     attention=[
-        dict(
-            type='PAM',
-            rpn_channels=256,
-            bg_channels=256,
-            num_levels=4,
-            reweight=True,
-            norm_cfg=norm_cfg),
-        dict(
-            type='MAM',
-            bg_channels=256,
-            num_levels=4,
-            strides=(4, 8, 16, 32),
-            normalize=True,
-            reweight=True,
-            norm_cfg=norm_cfg)
+        dict(_base_.pam, norm_cfg=norm_cfg),
+        dict(_base_.mam, norm_cfg=norm_cfg)
     ],
     panoptic_fusion_head=dict(
         _delete_=True,
         type='AUNetFusionHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes,
         thing_classes=thing_classes,
         relations=relations))

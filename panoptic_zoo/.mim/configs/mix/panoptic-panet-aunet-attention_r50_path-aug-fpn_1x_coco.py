@@ -4,26 +4,13 @@
 # mask head, semantic FPN head, heuristic fusion), COCO panoptic, 1x.
 # MAM pastes the masks back with PANet's legacy RoIAlign convention
 # (aligned=False, 2 samples per bin), the one its mask head pooled with.
-_base_ = '../panet/panoptic-panet_r50_path-aug-fpn_1x_coco.py'
+_base_ = [
+    '../panet/panoptic-panet_r50_path-aug-fpn_1x_coco.py',
+    '../_base_/parts/aunet_attention.py'
+]
 
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
-
 model = dict(attention=[
-    dict(
-        type='PAM',
-        rpn_channels=256,
-        bg_channels=256,
-        num_levels=4,
-        reweight=True,
-        norm_cfg=norm_cfg),
-    dict(
-        type='MAM',
-        bg_channels=256,
-        num_levels=4,
-        strides=(4, 8, 16, 32),
-        sampling_ratio=2,
-        aligned=False,
-        normalize=True,
-        reweight=True,
-        norm_cfg=norm_cfg)
+    dict(_base_.pam, norm_cfg=norm_cfg),
+    dict(_base_.mam, sampling_ratio=2, aligned=False, norm_cfg=norm_cfg)
 ])

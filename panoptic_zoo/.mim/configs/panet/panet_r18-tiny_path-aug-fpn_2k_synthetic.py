@@ -2,92 +2,43 @@
 # of panoptic-panet_r18-tiny_path-aug-fpn_2k_synthetic.py as mmdet's Mask
 # R-CNN detector, trained and evaluated (CocoMetric bbox + segm) on the
 # dataset's COCO instance files, annotations/instances_{train,val}2017.json.
-_base_ = './panoptic-panet_r18-tiny_path-aug-fpn_2k_synthetic.py'
+_base_ = [
+    './panoptic-panet_r18-tiny_path-aug-fpn_2k_synthetic.py',
+    '../_base_/datasets/coco_instance_files.py'
+]
 
+# Mask R-CNN of the panoptic model's FG branch, as panet_r50_*_coco.py.
 model = dict(
-    _delete_=True,
-    type='MaskRCNN',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_size_divisor=32,
-        pad_mask=True),
-    backbone=_base_.model.backbone,
-    neck=_base_.model.neck,
-    rpn_head=_base_.model.rpn_head,
-    roi_head=_base_.model.roi_head,
-    train_cfg=_base_.model.train_cfg,
-    test_cfg=dict(
-        rpn=_base_.model.test_cfg.rpn,
-        rcnn=dict(
-            score_thr=0.05,
-            nms=dict(type='nms', iou_threshold=0.5),
-            max_per_img=100,
-            mask_thr_binary=0.5)))
+    type='WiredMaskRCNN',
+    data_preprocessor=dict(pad_seg=False),
+    test_cfg=dict(rcnn=dict(score_thr=0.05, nms=dict(class_agnostic=False))))
 
-dataset_type = 'CocoDataset'
-data_root = 'data/synthetic/'
-img_scale = (320, 320)
+dataset_type = 'CocoDataset'  # instance_train_set's and instance_val_set's
 # The thing classes of the built-in dataset (SYNTHETIC_METAINFO), in the
 # category-id order of its instances files.
 metainfo = dict(classes=('circle', 'square', 'triangle', 'cross'))
+# The panoptic pipelines, reading instance annotations.
+train_pipeline = _base_.train_pipeline[:1] + [_base_.instance_annotations
+                                              ] + _base_.train_pipeline[2:]
+test_pipeline = _base_.test_pipeline[:2] + [_base_.instance_annotations
+                                            ] + _base_.test_pipeline[3:]
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
-]
-
+# The panoptic config's loaders on the instance files; images without
+# objects are kept, as in the panoptic training set.
 train_dataloader = dict(
-    _delete_=True,
-    batch_size=2,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
+        _base_.instance_train_set,
         metainfo=metainfo,
-        ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=0),
+        filter_cfg=dict(min_size=0),
         pipeline=train_pipeline))
 val_dataloader = dict(
-    _delete_=True,
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_val2017.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=test_pipeline))
+        _base_.instance_val_set, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    _delete_=True,
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val2017.json',
-    metric=['bbox', 'segm'],
-    format_only=False)
+    _base_.mask_ap_evaluator,
+    ann_file=_base_.data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
 
 # ClassCheckHook and PanopticPictureHook are for panoptic models.

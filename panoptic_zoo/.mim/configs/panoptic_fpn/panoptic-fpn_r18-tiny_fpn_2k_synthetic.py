@@ -9,7 +9,7 @@ _base_ = [
 
 num_things_classes = 4
 num_stuff_classes = 3
-width = 64  # FPN / head channels
+width = 64  # FPN channels; the heads' flow from it
 
 model = dict(
     backbone=dict(
@@ -19,27 +19,14 @@ model = dict(
         norm_eval=False,
         init_cfg=None),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=width),
-    rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=width),
-        bbox_head=dict(
-            in_channels=width,
-            fc_out_channels=256,
-            num_classes=num_things_classes),
-        mask_roi_extractor=dict(out_channels=width),
-        mask_head=dict(
-            in_channels=width,
-            conv_out_channels=width,
-            num_classes=num_things_classes)),
+        bbox_head=dict(fc_out_channels=256, num_classes=num_things_classes),
+        mask_head=dict(num_classes=num_things_classes)),
     semantic_head=dict(
         num_things_classes=num_things_classes,
         num_stuff_classes=num_stuff_classes,
-        in_channels=width,
         inner_channels=32,
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
-    panoptic_fusion_head=dict(
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=1000, max_per_img=300),
         rcnn=dict(sampler=dict(num=128))),

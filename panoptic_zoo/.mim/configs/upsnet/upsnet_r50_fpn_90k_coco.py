@@ -11,39 +11,18 @@
 # losses, the momentum-buffer rescaling at the lr steps.
 _base_ = [
     '../_base_/models/panoptic-fpn_r50_fpn.py',
-    '../_base_/datasets/coco_panoptic.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/coco_panoptic.py', '../_base_/default_runtime.py',
+    '../_base_/parts/upsnet_heads.py'
 ]
-
-num_things_classes = 80
-num_stuff_classes = 53
 
 model = dict(
     semantic_head=dict(
+        _base_.upsnet_semantic_head,
         _delete_=True,
-        type='UPSNetSemanticHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes,
-        in_channels=256,
-        inner_channels=128,
-        num_convs=3,
-        conv_cfg=dict(type='DCN', deform_groups=1),
-        norm_cfg=None,
-        loss_seg=dict(
-            type='CrossEntropyLoss',
-            ignore_index=255,
-            avg_non_ignore=True,
-            loss_weight=0.2),
-        loss_roi=dict(
-            type='CrossEntropyLoss', ignore_index=255, loss_weight=0.04)),
-    panoptic_fusion_head=dict(
-        _delete_=True,
-        type='UPSNetPanopticHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes,
-        keep_fraction=0.7,
-        with_unknown=True,
-        loss_panoptic=dict(
-            type='CrossEntropyLoss', ignore_index=255, loss_weight=0.1)),
+        num_things_classes=_base_.num_things_classes,
+        num_stuff_classes=_base_.num_stuff_classes,
+        inner_channels=128),
+    panoptic_fusion_head=dict(_delete_=True, **_base_.upsnet_panoptic_head),
     # Official RPN: 2000 proposals kept in training, 1000 at test.
     train_cfg=dict(rpn_proposal=dict(nms_pre=2000, max_per_img=2000)),
     test_cfg=dict(

@@ -30,10 +30,11 @@ model = dict(
         in_channels=[256, 512, 1024, 2048],
         out_channels=256,
         num_outs=5),
+    # Head widths and RoI strides are left out: they flow from the neck's
+    # out_channels and the RPN's anchor strides when the model is built
+    # (docs/composing.md, "Widths flow from the neck").
     rpn_head=dict(
         type='RPNHead',
-        in_channels=256,
-        feat_channels=256,
         anchor_generator=dict(
             type='AnchorGenerator',
             scales=[8],
@@ -50,12 +51,9 @@ model = dict(
         type='StandardRoIHead',
         bbox_roi_extractor=dict(
             type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
-            out_channels=256,
-            featmap_strides=[4, 8, 16, 32]),
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0)),
         bbox_head=dict(
             type='Shared2FCBBoxHead',
-            in_channels=256,
             fc_out_channels=1024,
             roi_feat_size=7,
             num_classes=num_things_classes,
@@ -69,14 +67,10 @@ model = dict(
             loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
         mask_roi_extractor=dict(
             type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
-            out_channels=256,
-            featmap_strides=[4, 8, 16, 32]),
+            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0)),
         mask_head=dict(
             type='FCNMaskHead',
             num_convs=4,
-            in_channels=256,
-            conv_out_channels=256,
             num_classes=num_things_classes,
             loss_mask=dict(
                 type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
@@ -84,7 +78,6 @@ model = dict(
         type='PanopticFPNHead',
         num_things_classes=num_things_classes,
         num_stuff_classes=num_stuff_classes,
-        in_channels=256,
         inner_channels=128,
         start_level=0,
         end_level=4,
@@ -92,10 +85,8 @@ model = dict(
         conv_cfg=None,
         loss_seg=dict(
             type='CrossEntropyLoss', ignore_index=255, loss_weight=0.5)),
-    panoptic_fusion_head=dict(
-        type='HeuristicFusionHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes),
+    # Its class counts are the semantic head's.
+    panoptic_fusion_head=dict(type='HeuristicFusionHead'),
     attention=[],
     # model training and testing settings
     train_cfg=dict(
