@@ -7,9 +7,10 @@ import pytest
 import torch
 from mmdet.models.task_modules.assigners import AssignResult
 from mmdet.models.task_modules.samplers import RandomSampler
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.structures import InstanceData
 
+from panoptic_zoo.models.segmentors.wiring import fill_from_neck
 from panoptic_zoo.models.task_modules import DeviceRandomSampler
 from panoptic_zoo.registry import MODELS, TASK_UTILS
 from panoptic_zoo.testing import config_path
@@ -81,6 +82,8 @@ def test_draws_are_uniform():
 def test_plugs_into_the_rpn_and_roi_head_from_a_config():
     cfg = Config.fromfile(
         config_path('panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py')).model
+    # The heads built alone: their widths as the segmentor fills them.
+    cfg = ConfigDict(fill_from_neck(cfg.to_dict()))
     cfg.train_cfg.rpn.sampler.type = 'DeviceRandomSampler'
     cfg.train_cfg.rcnn.sampler.type = 'DeviceRandomSampler'
     roi_head = MODELS.build(dict(cfg.roi_head, train_cfg=cfg.train_cfg.rcnn))
