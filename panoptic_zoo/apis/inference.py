@@ -121,7 +121,8 @@ class PanopticInferencer:
     """Panoptic predictions of a trained model on images and videos.
 
     Args:
-        model (str or Config): Config file or loaded config.
+        model (str or Config): Config file, a zoo config's name or
+            ``panoptic_zoo::`` path, or a loaded config.
         weights (str, optional): Checkpoint path or URL. Without it, the
             model keeps its initial weights (useful only for tests).
         device (str, optional): ``'cpu'``, ``'cuda'``, ``'cuda:1'``;
@@ -146,12 +147,12 @@ class PanopticInferencer:
         from panoptic_zoo.quiet import quiet_library_warnings
         from panoptic_zoo.registry import SCOPE
         from panoptic_zoo.utils import register_all_modules
+        from panoptic_zoo.zoo_configs import resolve_config
         quiet_library_warnings()
         register_all_modules(init_default_scope=False)
         if isinstance(model, (str, os.PathLike)):
-            if not osp.isfile(model):
-                raise FileNotFoundError(f'config file not found: {model}')
-            cfg = Config.fromfile(str(model))
+            # a file, or a zoo config by name or panoptic_zoo:: path
+            cfg = Config.fromfile(resolve_config(str(model)))
         else:
             cfg = copy.deepcopy(model)
         self.cfg = cfg

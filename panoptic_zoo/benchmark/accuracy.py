@@ -10,12 +10,13 @@ import os.path as osp
 import time
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from panoptic_zoo.engine.checkpoint import allow_mmengine_checkpoints
 from panoptic_zoo.engine.launch import load_config
+from panoptic_zoo.models.segmentors.wiring import fill_from_neck
 
 PQ_KEYS = ('PQ', 'PQ_th', 'PQ_st', 'SQ', 'RQ')
 
@@ -132,8 +133,13 @@ def train_and_evaluate(config: str,
     allow_mmengine_checkpoints()
     cfg = load_config(config, work_dir, cfg_options, data_root=data_root)
     if reference:
+        # mmdet's model and parts, with the widths our segmentor would
+        # fill from the neck (the configs leave them out).
+        cfg.model = ConfigDict(fill_from_neck(cfg.model.to_dict()))
         cfg.model.type = 'mmdet.PanopticFPN'
         cfg.model.pop('attention', None)
+        for key in ('rpn_head', 'semantic_head', 'panoptic_fusion_head'):
+            cfg.model[key].type = 'mmdet.' + cfg.model[key].type
     short_schedule(cfg, iters)
     if device == 'cpu':
         _cpu_loaders(cfg)

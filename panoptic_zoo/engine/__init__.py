@@ -5,6 +5,7 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint import allow_mmengine_checkpoints
 from .class_check_hook import ClassCheckHook
 from .graceful_stop_hook import GracefulStopHook
+from .logger_hook import LoggerHook
 from .nonfinite_guard_hook import NonFiniteGuardHook
 from .output_hook import PanopticOutputHook
 from .picture_hook import PanopticPictureHook
@@ -17,6 +18,6 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'allow_mmengine_checkpoints', 'AtomicCheckpointHook', 'ClassCheckHook',
-    'GracefulStopHook', 'NonFiniteGuardHook', 'PanopticOutputHook',
+    'GracefulStopHook', 'LoggerHook', 'NonFiniteGuardHook', 'PanopticOutputHook',
     'PanopticPictureHook', 'ProgressBarHook', 'ResumeStateHook'
 ]

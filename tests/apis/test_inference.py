@@ -181,3 +181,12 @@ def test_checkpoint_from_a_url(tiny_checkpoint, inferencer, tmp_path,
     assert torch.equal(loaded.model.state_dict()[key],
                        inferencer.model.state_dict()[key])
     assert list((tmp_path / 'torch_home').rglob('tiny-0123abcd.pth'))
+
+
+def test_a_zoo_config_by_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside the checkout
+    inferencer = PanopticInferencer(
+        'panoptic-fpn_r18-tiny_fpn_2k_synthetic', None, device='cpu')
+    assert inferencer.cfg.model.type == 'PanopticSegmentor'
+    assert inferencer.cfg.filename.endswith(
+        'panoptic_fpn/panoptic-fpn_r18-tiny_fpn_2k_synthetic.py')

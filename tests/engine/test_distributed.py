@@ -124,7 +124,9 @@ def readme_run(synthetic_root, tmp_path_factory):
 def test_readme_command_trains_on_two_processes(readme_run):
     command, out, work_dir, iters = readme_run
     assert command.startswith('tools/dist_train.sh ') and ' 2 ' in command
-    log = out.stdout + out.stderr
+    # The environment block goes to the run's log file, not the console.
+    log = ''.join(
+        open(p).read() for p in glob.glob(osp.join(work_dir, '*', '*.log')))
     assert 'Distributed training: True' in log
     assert re.search(r'GPU number: 2\b', log), 'the runner saw one process'
     ckpt = torch.load(f'{work_dir}/iter_{iters}.pth', map_location='cpu')
