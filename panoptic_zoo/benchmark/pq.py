@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from panoptic_zoo.evaluation.pq_files import (evaluate_images, pq_compute,
-                                             segment_table)
+                                              segment_table)
 from panoptic_zoo.ops import pq as pq_ops
 from panoptic_zoo.panoptic_png import id2rgb
 

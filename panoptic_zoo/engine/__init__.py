@@ -18,6 +18,7 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'allow_mmengine_checkpoints', 'AtomicCheckpointHook', 'ClassCheckHook',
-    'GracefulStopHook', 'LoggerHook', 'NonFiniteGuardHook', 'PanopticOutputHook',
-    'PanopticPictureHook', 'ProgressBarHook', 'ResumeStateHook'
+    'GracefulStopHook', 'LoggerHook', 'NonFiniteGuardHook',
+    'PanopticOutputHook', 'PanopticPictureHook', 'ProgressBarHook',
+    'ResumeStateHook'
 ]

@@ -5,7 +5,7 @@ import mmdet.models.roi_heads  # noqa: F401  (fills the parent registry)
 
 from .adaptive_convfc_bbox_head import AdaptiveConvFCBBoxHead
 from .topk_nms_bbox_head import (TopKNMSBBoxHeadMixin,
-                                  TopKNMSShared2FCBBoxHead)
+                                 TopKNMSShared2FCBBoxHead)
 
 __all__ = [
     'AdaptiveConvFCBBoxHead', 'TopKNMSBBoxHeadMixin',
