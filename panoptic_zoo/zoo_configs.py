@@ -23,6 +23,18 @@ def zoo_config_names() -> List[str]:
         for p in CONFIG_ROOT.glob('*/*.py') if p.parent.name != '_base_')
 
 
+def _stem(name: str) -> str:
+    return osp.splitext(osp.basename(name))[0]
+
+
+def _closest(name: str) -> List[str]:
+    """Zoo config names close to ``name`` (as a path, else as a stem)."""
+    names = zoo_config_names()
+    return difflib.get_close_matches(
+        name, names, n=3, cutoff=0.5) or difflib.get_close_matches(
+            _stem(name), [_stem(n) for n in names], n=3, cutoff=0.5)
+
+
 def zoo_config(relative: str) -> str:
     """Absolute path of the zoo config ``<dir>/<file>.py``.
 
@@ -32,8 +44,7 @@ def zoo_config(relative: str) -> str:
     path = CONFIG_ROOT / relative
     if path.is_file():
         return str(path)
-    names = zoo_config_names()
-    close = difflib.get_close_matches(relative, names, n=3, cutoff=0.5)
+    close = _closest(relative)
     raise FileNotFoundError(
         f'no zoo config {relative!r}' +
         (f'; did you mean {", ".join(close)}?' if close else
@@ -52,15 +63,10 @@ def resolve_config(name: str, option: str = 'config') -> str:
     relative = name[len(PREFIX):] if name.startswith(PREFIX) else name
     if (CONFIG_ROOT / relative).is_file():
         return str(CONFIG_ROOT / relative)
-    stem = osp.splitext(osp.basename(relative))[0]
-    names = zoo_config_names()
-    matches = [n for n in names if osp.splitext(osp.basename(n))[0] == stem]
-    if len(matches) == 1 and osp.dirname(relative) in ('', ):
+    matches = [n for n in zoo_config_names() if _stem(n) == _stem(relative)]
+    if len(matches) == 1 and not osp.dirname(relative):  # a bare stem
         return str(CONFIG_ROOT / matches[0])
-    close = difflib.get_close_matches(
-        relative, names, n=3, cutoff=0.5) or difflib.get_close_matches(
-            stem, [osp.splitext(osp.basename(n))[0] for n in names], n=3,
-            cutoff=0.5)
+    close = _closest(relative)
     raise FileNotFoundError(
         f'{option}: config not found: {name} (not a file, nor a zoo config' +
         (f'; did you mean {", ".join(close)}?)' if close else

@@ -152,7 +152,7 @@ def _context(x: Tuple[Tensor, ...], proposals: InstanceList,
         [InstanceData(bboxes=p.bboxes, scores=p.scores) for p in proposals],
         rpn_feats,
         masks.instances,
-        add_mask_logits=MaskBranch(roi_head, x, list).add_mask_logits,
+        add_mask_logits=masks.add_mask_logits,
         paste_masks=masks.paste)
 
 
